@@ -1,0 +1,211 @@
+"""One check per kind of value, cheapest first (type, shape, dtype, non-finite, values), one voice.
+
+Every check takes ``(name, got, expected, tolerance)`` and raises :class:`GradingFailure` whose message
+quotes ``name``, e.g. ``'h' has the wrong shape: got (3, 4), expected (3, 5)``. :func:`check_value`
+walks tuples, lists and dicts and dispatches to the others.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from pydantic import BaseModel
+
+from grader.feedback import Feedback, FeedbackKind, GradingFailure
+
+
+class Tolerance(BaseModel):
+    """``|got - expected| <= atol + rtol * |expected|``, element by element."""
+
+    rtol: float
+    atol: float
+
+
+SIX_DECIMALS = Tolerance(rtol=0.0, atol=5.01e-7)
+"""For the lecture's worked numbers, printed to six decimals."""
+
+
+def fail(kind: FeedbackKind, name: str, message: str, **details: Any) -> GradingFailure:
+    """A failure about the output ``name``."""
+    return GradingFailure(Feedback(kind=kind, message=message, output=name, **details))
+
+
+def describe(value: Any) -> str:
+    """A short description of a value's type and, for tensors, shape and dtype."""
+    if type(value) is torch.Tensor:
+        return f"tensor of shape {tuple(value.shape)} and dtype {value.dtype}"
+    if isinstance(value, torch.Tensor):
+        return f"{type(value).__module__}.{type(value).__qualname__} (a tensor subclass)"
+    return type(value).__qualname__
+
+
+def check_tensor(name: str, got: Any, expected: torch.Tensor, tolerance: Tolerance) -> None:
+    """``got`` is exactly a ``torch.Tensor`` of ``expected``'s shape and dtype, finite where it is, and close."""
+    if type(got) is not torch.Tensor:
+        raise fail(
+            "type",
+            name,
+            f"'{name}' should be a torch.Tensor but is a {describe(got)}",
+            got=describe(got),
+            expected="torch.Tensor",
+        )
+    if got.shape != expected.shape:
+        raise fail(
+            "shape",
+            name,
+            f"'{name}' has the wrong shape: got {tuple(got.shape)}, expected {tuple(expected.shape)}",
+            got=str(tuple(got.shape)),
+            expected=str(tuple(expected.shape)),
+        )
+    if got.dtype != expected.dtype:
+        raise fail(
+            "dtype",
+            name,
+            f"'{name}' has the wrong dtype: got {got.dtype}, expected {expected.dtype} "
+            "(return the dtype of the inputs)",
+            got=str(got.dtype),
+            expected=str(expected.dtype),
+        )
+    got = got.detach()
+    if expected.is_floating_point():
+        bad = ~torch.isfinite(got) & torch.isfinite(expected)
+        if bad.any():
+            index = [int(i) for i in bad.nonzero()[0]]
+            count = int(bad.sum())
+            raise fail(
+                "nonfinite",
+                name,
+                f"'{name}' has {count} NaN or infinite value{'s' * (count > 1)} where "
+                f"the expected values are finite, first at index {tuple(index)}",
+                worst_index=index,
+                got=str(got[tuple(index)].item()),
+                expected=f"{expected[tuple(index)].item():.8g}",
+            )
+        close = torch.isclose(got, expected, rtol=tolerance.rtol, atol=tolerance.atol, equal_nan=True)
+    else:
+        close = got == expected
+    if bool(close.all()):
+        return
+    error = (got.double() - expected.double()).abs().nan_to_num(nan=0.0)
+    excess = error - tolerance.atol - tolerance.rtol * expected.double().abs()
+    flat = int(excess.flatten().argmax())
+    index = [int(i) for i in torch.unravel_index(torch.tensor(flat), expected.shape)] if expected.dim() else []
+    max_abs = float(error.max())
+    max_rel = float((error / expected.double().abs().clamp_min(1e-300)).max())
+    count, total = int((~close).sum()), close.numel()
+    raise fail(
+        "value",
+        name,
+        f"'{name}' has {count} of {total} values wrong",
+        worst_index=index,
+        got=f"{got[tuple(index)].item():.8g}",
+        expected=f"{expected[tuple(index)].item():.8g}",
+        max_abs_error=max_abs,
+        max_rel_error=max_rel,
+    )
+
+
+def check_float(name: str, got: Any, expected: float, tolerance: Tolerance) -> None:
+    """``got`` is a Python float (an int is accepted) close to ``expected``."""
+    if isinstance(got, bool) or not isinstance(got, float | int):
+        hint = " (use .item() to turn a 0-dim tensor into a float)" if isinstance(got, torch.Tensor) else ""
+        raise fail(
+            "type",
+            name,
+            f"'{name}' should be a Python float but is a {describe(got)}{hint}",
+            got=describe(got),
+            expected="float",
+        )
+    got = float(got)
+    if got != got or got in (float("inf"), float("-inf")):
+        raise fail(
+            "nonfinite", name, f"'{name}' is {got}, expected {expected:.8g}", got=str(got), expected=f"{expected:.8g}"
+        )
+    error = abs(got - expected)
+    if error > tolerance.atol + tolerance.rtol * abs(expected):
+        raise fail(
+            "value",
+            name,
+            f"'{name}' is wrong: got {got:.8g}, expected {expected:.8g}",
+            got=f"{got:.8g}",
+            expected=f"{expected:.8g}",
+            max_abs_error=error,
+            max_rel_error=error / abs(expected) if expected else None,
+        )
+
+
+def check_exact(name: str, got: Any, expected: Any) -> None:
+    """``got`` has ``expected``'s type (int, str, bool) and equals it."""
+    if type(got) is not type(expected) and not (
+        type(expected) is int and isinstance(got, int) and not isinstance(got, bool)
+    ):
+        raise fail(
+            "type",
+            name,
+            f"'{name}' should be a {type(expected).__qualname__} but is a {describe(got)}",
+            got=describe(got),
+            expected=type(expected).__qualname__,
+        )
+    if got != expected:
+        raise fail(
+            "value",
+            name,
+            f"'{name}' is wrong: got {got!r}, expected {expected!r}",
+            got=repr(got),
+            expected=repr(expected),
+        )
+
+
+def check_dict(name: str, got: Any, expected: dict[Any, Any], tolerance: Tolerance) -> None:
+    """``got`` is a dict with exactly ``expected``'s keys, each value checked by :func:`check_value`."""
+    if not isinstance(got, dict):
+        raise fail(
+            "type", name, f"'{name}' should be a dict but is a {describe(got)}", got=describe(got), expected="dict"
+        )
+    missing = [k for k in expected if k not in got]
+    extra = [k for k in got if k not in expected]
+    if missing or extra:
+        parts = ([f"missing keys {missing}"] if missing else []) + ([f"unexpected keys {extra}"] if extra else [])
+        raise fail(
+            "type",
+            name,
+            f"'{name}' has the wrong keys: {'; '.join(parts)}",
+            got=repr(sorted(map(str, got))),
+            expected=repr(sorted(map(str, expected))),
+        )
+    for key, value in expected.items():
+        check_value(f"{name}[{key!r}]", got[key], value, tolerance)
+
+
+def check_sequence(name: str, got: Any, expected: tuple[Any, ...] | list[Any], tolerance: Tolerance) -> None:
+    """``got`` is a tuple or list of ``expected``'s length, element by element."""
+    kind = "tuple" if isinstance(expected, tuple) else "list"
+    if not isinstance(got, tuple | list):
+        raise fail(
+            "type", name, f"'{name}' should be a {kind} but is a {describe(got)}", got=describe(got), expected=kind
+        )
+    if len(got) != len(expected):
+        raise fail(
+            "shape",
+            name,
+            f"'{name}' has the wrong length: got {len(got)}, expected {len(expected)}",
+            got=str(len(got)),
+            expected=str(len(expected)),
+        )
+    for i, (g, e) in enumerate(zip(got, expected, strict=True)):
+        check_value(f"{name}[{i}]", g, e, tolerance)
+
+
+def check_value(name: str, got: Any, expected: Any, tolerance: Tolerance) -> None:
+    """Check ``got`` against ``expected`` with the check that fits ``expected``'s type."""
+    if isinstance(expected, torch.Tensor):
+        check_tensor(name, got, expected, tolerance)
+    elif isinstance(expected, float):
+        check_float(name, got, expected, tolerance)
+    elif isinstance(expected, dict):
+        check_dict(name, got, expected, tolerance)
+    elif isinstance(expected, tuple | list):
+        check_sequence(name, got, expected, tolerance)
+    else:
+        check_exact(name, got, expected)

@@ -1,0 +1,68 @@
+"""Structured feedback on one failed test: what the student reads and every output format carries."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel
+
+FeedbackKind = Literal[
+    "missing",  # the function or constant is not defined
+    "import",  # the module failed to import
+    "signature",  # the function does not take the contract's arguments
+    "not_implemented",  # the function raises NotImplementedError
+    "exception",  # the function raised
+    "timeout",  # the call ran past its time limit
+    "resources",  # the call ran out of memory or another resource
+    "type",
+    "shape",
+    "dtype",
+    "nonfinite",
+    "value",
+    "mutation",  # an argument was modified in place
+    "rule",  # a rule of the contract was broken (autograd, torch recurrent modules, ...)
+    "sandbox",  # the worker itself failed: never the student's fault
+    "error",  # the test itself failed unexpectedly
+]
+
+
+class Feedback(BaseModel):
+    """Why a test failed, as specifically as the grader can say it."""
+
+    kind: FeedbackKind
+    message: str
+    function: str | None = None
+    output: str | None = None
+    got: str | None = None
+    expected: str | None = None
+    max_abs_error: float | None = None
+    max_rel_error: float | None = None
+    worst_index: list[int] | None = None
+    inputs: str | None = None
+    equation: str | None = None
+    traceback: str | None = None
+    diagnosis: str | None = None
+
+    def render(self) -> str:
+        """The feedback as plain text lines, message first."""
+        lines = [self.message]
+        if self.worst_index is not None:
+            lines.append(f"worst element at index {tuple(self.worst_index)}: got {self.got}, expected {self.expected}")
+        if self.max_abs_error is not None:
+            rel = f", largest relative error {self.max_rel_error:.3g}" if self.max_rel_error is not None else ""
+            lines.append(f"largest absolute error {self.max_abs_error:.3g}{rel}")
+        if self.inputs:
+            lines.append(f"inputs: {self.inputs}")
+        if self.equation:
+            lines.append(f"see: {self.equation}")
+        if self.traceback:
+            lines.append(self.traceback.rstrip())
+        return "\n".join(lines)
+
+
+class GradingFailure(AssertionError):
+    """A test's verdict that the submission is wrong, carrying the feedback that says why."""
+
+    def __init__(self, feedback: Feedback) -> None:
+        super().__init__(feedback.message)
+        self.feedback = feedback

@@ -1,0 +1,74 @@
+"""The result model: one submission's grades, from which every output format is rendered."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from grader.feedback import Feedback
+
+Status = Literal["passed", "failed", "error"]
+
+
+class TestResult(BaseModel):
+    """One test: its verdict, its share of the task's points and, when it failed, why."""
+
+    __test__ = False  # not a pytest test class
+
+    name: str = Field(description="the test's id within its assignment, e.g. test_cell.py::test_batch[2]")
+    assignment: str
+    task: str
+    status: Status
+    score: float
+    max_score: float
+    feedback: Feedback | None = None
+    duration: float = 0.0
+
+
+class TaskResult(BaseModel):
+    """A task of an assignment: points shared equally by its tests."""
+
+    id: str
+    title: str
+    score: float
+    max_score: float
+    tests: list[TestResult]
+
+
+class AssignmentResult(BaseModel):
+    """One module of the submission graded by one assignment's tests."""
+
+    name: str
+    title: str
+    score: float
+    max_score: float
+    tasks: list[TaskResult]
+    notes: list[str] = Field(default_factory=list, description="what the grader did that the student should know")
+    error: str | None = Field(None, description="why the assignment could not be graded at all")
+
+    @property
+    def tests(self) -> list[TestResult]:
+        return [t for task in self.tasks for t in task.tests]
+
+
+class GradingReport(BaseModel):
+    """A whole submission."""
+
+    submission: str
+    assignments: list[AssignmentResult]
+    isolation: str = Field(description="how the student's code was isolated from the grading")
+    tests: Literal["hidden", "public"] = "hidden"
+    notes: list[str] = Field(default_factory=list)
+
+    @property
+    def score(self) -> float:
+        return sum(a.score for a in self.assignments)
+
+    @property
+    def max_score(self) -> float:
+        return sum(a.max_score for a in self.assignments)
+
+    @property
+    def percent(self) -> float:
+        return 100.0 * self.score / self.max_score if self.max_score else 0.0

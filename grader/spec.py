@@ -1,0 +1,164 @@
+"""The course on disk: ``assignments/course.toml`` and one ``assignments/<name>/assignment.toml`` each."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from grader.checks import Tolerance
+
+Dtype = Literal["float32", "float64"]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class FunctionSpec(Strict):
+    """One name a submission must define."""
+
+    outputs: list[str | list[str]] = Field(
+        default=["result"],
+        description="names of the returned values; one name for a single value, a nested list for a nested tuple",
+    )
+    equation: str | None = Field(None, description="the handout equation a wrong output concerns")
+    constant: bool = Field(False, description="a module-level value rather than a function")
+
+
+class TaskSpec(Strict):
+    """A graded unit: its points are shared equally by the tests marked with its id."""
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    title: str
+    points: float = Field(gt=0)
+    functions: list[str] = Field(min_length=1, description="the functions this task grades")
+
+
+class Rules(Strict):
+    """Rules of the contract enforced on the submission's module."""
+
+    no_autograd: bool = Field(False, description="no torch.autograd, .backward(), requires_grad, torch.func")
+    no_recurrent_modules: bool = Field(False, description="no torch.nn.RNN/GRU/LSTM* nor the ops behind them")
+
+
+class AssignmentSpec(Strict):
+    """``assignments/<name>/assignment.toml``."""
+
+    name: str = Field(description="the module stem a submission provides, e.g. gated_cells")
+    title: str
+    time_limit: float = Field(10.0, gt=0, description="wall-clock seconds allowed for one test")
+    rules: Rules = Rules()
+    tolerance: dict[Dtype, Tolerance]
+    functions: dict[str, FunctionSpec]
+    tasks: list[TaskSpec] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> AssignmentSpec:
+        ids = [t.id for t in self.tasks]
+        if len(ids) != len(set(ids)):
+            raise ValueError(f"task ids must be unique, got {ids}")
+        for task in self.tasks:
+            unknown = set(task.functions) - set(self.functions)
+            if unknown:
+                raise ValueError(f"task {task.id!r} grades {sorted(unknown)}, which [functions] does not declare")
+        if set(self.tolerance) != {"float32", "float64"}:
+            raise ValueError("[tolerance] needs both float32 and float64")
+        return self
+
+    def task(self, task_id: str) -> TaskSpec:
+        for task in self.tasks:
+            if task.id == task_id:
+                return task
+        raise KeyError(task_id)
+
+    @property
+    def max_score(self) -> float:
+        return sum(t.points for t in self.tasks)
+
+
+class CourseSpec(Strict):
+    """``assignments/course.toml``."""
+
+    title: str
+    seed: int = Field(description="seeds every hidden test's inputs; never released to students")
+
+
+class SpecError(Exception):
+    """A course file is missing or malformed; the message names the file and the fix."""
+
+
+def read_toml(path: Path, model: type[Strict]) -> Strict:
+    try:
+        return model.model_validate(tomllib.loads(path.read_text(encoding="utf-8")))
+    except FileNotFoundError as e:
+        raise SpecError(f"{path}: file not found") from e
+    except tomllib.TOMLDecodeError as e:
+        raise SpecError(f"{path}: not valid TOML ({e}); fix the syntax") from e
+    except ValidationError as e:
+        raise SpecError(f"{path}: {e.error_count()} invalid field(s):\n{e}") from e
+
+
+class Assignment:
+    """One assignment's folder: spec, handout, tests and mistake catalogue."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.spec: AssignmentSpec = read_toml(folder / "assignment.toml", AssignmentSpec)  # type: ignore[assignment]
+        if self.spec.name != folder.name:
+            raise SpecError(
+                f"{folder / 'assignment.toml'}: name is {self.spec.name!r} but the folder is "
+                f"{folder.name!r}; they must be the same module stem"
+            )
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def handout(self) -> Path:
+        return self.folder / "handout.md"
+
+    def tests_dir(self, which: Literal["public", "hidden"]) -> Path:
+        return self.folder / "tests" / which
+
+
+class Course:
+    """The folder holding ``assignments/`` and, for instructors, ``reference/``."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root.resolve()
+        self.assignments_dir = self.root / "assignments"
+        self.reference_dir = self.root / "reference"
+        if not self.assignments_dir.is_dir():
+            raise SpecError(f"{self.root}: no assignments/ folder; point --course (or GRADER_COURSE) at a course")
+
+    @cached_property
+    def spec(self) -> CourseSpec:
+        return read_toml(self.assignments_dir / "course.toml", CourseSpec)  # type: ignore[return-value]
+
+    @cached_property
+    def assignments(self) -> dict[str, Assignment]:
+        found = sorted(p.parent for p in self.assignments_dir.glob("*/assignment.toml"))
+        return {folder.name: Assignment(folder) for folder in found}
+
+    def assignment(self, name: str) -> Assignment:
+        try:
+            return self.assignments[name]
+        except KeyError:
+            raise SpecError(
+                f"no assignment {name!r} in {self.assignments_dir}; known: {', '.join(self.assignments)}"
+            ) from None
+
+    def reference_module(self, name: str) -> Path:
+        return self.reference_dir / f"{name}.py"
+
+
+def default_course() -> Course:
+    """``$GRADER_COURSE``, else the checkout this package was installed from."""
+    env = os.environ.get("GRADER_COURSE")
+    return Course(Path(env) if env else Path(__file__).resolve().parent.parent)

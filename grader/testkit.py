@@ -1,0 +1,225 @@
+"""What an assignment's tests are written against: the ``grade``, ``student``, ``reference`` and ``rng`` fixtures.
+
+A test is a plain pytest function marked with the task it counts for::
+
+    @pytest.mark.task("cell")
+    def test_cell_batch(grade, rng):
+        x = torch.randn(4, 3, generator=rng, dtype=torch.float64)
+        ...
+        grade.compare("rnn_cell", x, h, W_ih, W_hh, b_ih, b_hh)
+
+``grade.compare`` calls the reference and the student on the same inputs and checks every output;
+``grade.expect`` checks against a literal (the lecture's worked numbers); ``grade.check_unchanged``
+checks that no argument was modified in place; ``grade.call`` returns the student's value for a
+custom check. Every failure carries feedback naming the function, the output, the inputs and the
+handout's equation.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import inspect
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+import pytest
+import torch
+
+from grader.checks import Tolerance, check_value, fail
+from grader.feedback import GradingFailure
+from grader.spec import AssignmentSpec
+from grader.student import Student
+
+
+def case_seed(seed: int, nodeid: str) -> int:
+    """The seed of one test's inputs, derived from the course's secret seed and the test's id."""
+    return int.from_bytes(hashlib.sha256(f"{seed}:{nodeid}".encode()).digest()[:7], "big")
+
+
+def describe_inputs(names: list[str], args: tuple[Any, ...]) -> str:
+    """``x (5, 3, 4) float64, h0 (3, 6) float64, lr 0.1``."""
+    parts = []
+    for i, arg in enumerate(args):
+        name = names[i] if i < len(names) else f"arg{i}"
+        if isinstance(arg, torch.Tensor):
+            parts.append(f"{name} {tuple(arg.shape)} {str(arg.dtype).removeprefix('torch.')}")
+        elif isinstance(arg, dict):
+            parts.append(f"{name} dict of {len(arg)}")
+        elif isinstance(arg, list) and len(arg) > 6:
+            parts.append(f"{name} list of {len(arg)}")
+        else:
+            parts.append(f"{name} {arg!r}")
+    return ", ".join(parts)
+
+
+def first_float_dtype(value: Any) -> torch.dtype | None:
+    """The dtype of the first floating-point tensor in ``value`` (searched through dicts and sequences)."""
+    if isinstance(value, torch.Tensor):
+        return value.dtype if value.is_floating_point() else None
+    items = value.values() if isinstance(value, dict) else value if isinstance(value, list | tuple) else ()
+    for item in items:
+        found = first_float_dtype(item)
+        if found is not None:
+            return found
+    return None
+
+
+def check_outputs(outputs: Sequence[str | Sequence[str]], got: Any, expected: Any, tolerance: Tolerance) -> None:
+    """Check a function's result against the reference's, naming each output as the spec does."""
+    if len(outputs) == 1 and isinstance(outputs[0], str):
+        check_value(outputs[0], got, expected, tolerance)
+        return
+    label = "(" + ", ".join(o if isinstance(o, str) else "(" + ", ".join(o) + ")" for o in outputs) + ")"
+    if not isinstance(got, tuple | list):
+        raise fail(
+            "type",
+            label,
+            f"the result should be a tuple {label} but is a {type(got).__qualname__}",
+            got=type(got).__qualname__,
+            expected="tuple",
+        )
+    if len(got) != len(outputs):
+        raise fail(
+            "shape",
+            label,
+            f"the result should be a tuple of {len(outputs)} {label}, got {len(got)} values",
+            got=str(len(got)),
+            expected=str(len(outputs)),
+        )
+    for name, g, e in zip(outputs, got, expected, strict=True):
+        check_outputs([name], g, e, tolerance) if isinstance(name, str) else check_outputs(name, g, e, tolerance)
+
+
+@dataclass
+class Grade:
+    """A test's handle on the submission, the reference and the assignment's tolerances."""
+
+    spec: AssignmentSpec
+    student: Student
+    reference: ModuleType | None
+    seed: int
+
+    def tolerance(self, args: tuple[Any, ...]) -> Tolerance:
+        dtype = first_float_dtype(args)
+        return self.spec.tolerance["float32" if dtype == torch.float32 else "float64"]
+
+    def _parameter_names(self, function: str) -> list[str]:
+        if self.reference is not None and hasattr(self.reference, function):
+            return list(inspect.signature(getattr(self.reference, function)).parameters)
+        return []
+
+    def _annotate(self, failure: GradingFailure, function: str, args: tuple[Any, ...]) -> GradingFailure:
+        fn_spec = self.spec.functions.get(function)
+        failure.feedback = failure.feedback.model_copy(
+            update={
+                "function": function,
+                "inputs": f"{describe_inputs(self._parameter_names(function), args)} (case seed {self.seed})",
+                "equation": failure.feedback.equation or (fn_spec.equation if fn_spec else None),
+                "message": f"{function}: {failure.feedback.message}"
+                if not failure.feedback.message.startswith(function)
+                else failure.feedback.message,
+            }
+        )
+        return failure
+
+    def call(self, function: str, *args: Any) -> Any:
+        """The student's result for ``function(*args)``."""
+        try:
+            return self.student.call(function, *args).value
+        except GradingFailure as failure:
+            raise self._annotate(failure, function, args) from None
+
+    def expected(self, function: str, *args: Any) -> Any:
+        """The reference's result for ``function(*args)``, on copies of the arguments."""
+        if self.reference is None:
+            raise RuntimeError("this test needs the reference solutions, which are not present")
+        return getattr(self.reference, function)(*copy.deepcopy(args))
+
+    def expect(self, function: str, *args: Any, expected: Any, tolerance: Tolerance | None = None) -> Any:
+        """Check the student's ``function(*args)`` against ``expected``; return the student's result."""
+        got = self.call(function, *args)
+        try:
+            check_outputs(self.spec.functions[function].outputs, got, expected, tolerance or self.tolerance(args))
+        except GradingFailure as failure:
+            raise self._annotate(failure, function, args) from None
+        return got
+
+    def compare(self, function: str, *args: Any, tolerance: Tolerance | None = None) -> Any:
+        """Check the student's ``function(*args)`` against the reference's; return the student's result."""
+        return self.expect(function, *args, expected=self.expected(function, *args), tolerance=tolerance)
+
+    def check_unchanged(self, function: str, *args: Any) -> None:
+        """Check that ``function(*args)`` leaves every argument as it was."""
+        try:
+            mutated = self.student.call(function, *args).mutated
+        except GradingFailure as failure:
+            raise self._annotate(failure, function, args) from None
+        if mutated:
+            names = self._parameter_names(function)
+            which = ", ".join(names[i] if i < len(names) else f"argument {i}" for i in mutated)
+            raise self._annotate(
+                fail(
+                    "mutation",
+                    which,
+                    f"{function} modified {which} in place; the contract says a "
+                    "function never modifies its arguments (work on new tensors: x = x + y, "
+                    "not x += y)",
+                ),
+                function,
+                args,
+            )
+
+    def constant(self, name: str) -> Any:
+        """The student's module-level value ``name``."""
+        try:
+            return self.student.constant(name)
+        except GradingFailure as failure:
+            raise self._annotate(failure, name, ()) from None
+
+
+class GradingPlugin:
+    """The pytest plugin that gives an assignment's tests their fixtures; one instance per graded module."""
+
+    def __init__(self, spec: AssignmentSpec, student: Student, reference: ModuleType | None, seed: int) -> None:
+        self.spec = spec
+        self.student_ = student
+        self.reference_ = reference
+        self.seed = seed
+
+    def pytest_configure(self, config: pytest.Config) -> None:
+        config.addinivalue_line("markers", "task(id): the task of assignment.toml this test counts for")
+
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        known = {t.id for t in self.spec.tasks}
+        for item in items:
+            marker = item.get_closest_marker("task")
+            if marker is None or not marker.args or marker.args[0] not in known:
+                raise pytest.UsageError(
+                    f"{item.nodeid}: every test needs @pytest.mark.task(ID) with ID one of "
+                    f"{sorted(known)} (from {self.spec.name}/assignment.toml)"
+                )
+
+    @pytest.fixture
+    def case_seed(self, request: pytest.FixtureRequest) -> int:
+        return case_seed(self.seed, request.node.nodeid)
+
+    @pytest.fixture
+    def rng(self, case_seed: int) -> torch.Generator:
+        return torch.Generator().manual_seed(case_seed)
+
+    @pytest.fixture
+    def grade(self, case_seed: int) -> Iterator[Grade]:
+        yield Grade(self.spec, self.student_, self.reference_, case_seed)
+
+    @pytest.fixture
+    def student(self) -> Student:
+        return self.student_
+
+    @pytest.fixture
+    def reference(self) -> ModuleType:
+        if self.reference_ is None:
+            pytest.fail("this test needs the reference solutions, which are not present")
+        return self.reference_
