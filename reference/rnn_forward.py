@@ -1,7 +1,11 @@
 """The Elman RNN forward pass.
 
-    h_t = tanh(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh)        (1)
-    y_t = h_t W_hy^T + b_y                                        (2)
+    h_t = tanh(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh)                             (1)
+    y_t = h_t W_hy^T + b_y                                                            (2)
+
+and the lecture's scalar RNN, whose weights are single numbers:
+
+    h_t = tanh(theta_xh x_t + theta_hh h_{t-1} + b_h),   y_hat = theta_hy h_T + b_y   (3)
 
 Sequences are time-major: x is (T, B, D). Weights follow PyTorch's layout: W_ih (H, D), W_hh (H, H).
 """
@@ -29,12 +33,12 @@ def rnn_forward(x: Tensor, h0: Tensor, W_ih: Tensor, W_hh: Tensor, b_ih: Tensor,
     x (T, B, D), h0 (B, H) -> hs (T, B, H) holding h_1 .. h_T, h_last (B, H) == hs[-1]
     """
     ### BEGIN SOLUTION
-    h = h0
+    h = h0  # (B, H)
     hs = []
     for x_t in x:  # x_t (B, D)
         h = rnn_cell(x_t, h, W_ih, W_hh, b_ih, b_hh)
         hs.append(h)
-    return torch.stack(hs), h
+    return torch.stack(hs), h  # (T, B, H), (B, H)
     ### END SOLUTION
 
 
