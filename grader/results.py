@@ -46,6 +46,7 @@ class AssignmentResult(BaseModel):
     tasks: list[TaskResult]
     notes: list[str] = Field(default_factory=list, description="what the grader did that the student should know")
     error: str | None = Field(None, description="why the assignment could not be graded at all")
+    student_output: str = Field("", description="what the student's code printed while graded (capped, cleaned)")
 
     @property
     def tests(self) -> list[TestResult]:

@@ -10,7 +10,7 @@ from typing import Any, Literal
 import pytest
 
 from grader.feedback import Feedback, GradingFailure
-from grader.results import AssignmentResult, TaskResult, TestResult
+from grader.results import AssignmentResult, Status, TaskResult, TestResult
 from grader.spec import Assignment
 from grader.student import Student
 from grader.testkit import GradingPlugin
@@ -81,6 +81,13 @@ def run_pytest(tests_dir: Path, plugins: list[Any]) -> OutcomeCollector:
     return collector
 
 
+def status(outcome: Outcome) -> Status:
+    """Passed; failed (the submission's fault); or error (the test or the sandbox failed: not the student's)."""
+    if outcome.passed:
+        return "passed"
+    return "error" if outcome.feedback and outcome.feedback.kind in ("error", "sandbox") else "failed"
+
+
 def score(assignment: Assignment, outcomes: list[Outcome]) -> AssignmentResult:
     """Share each task's points equally among its tests and add up what passed."""
     by_task: dict[str, list[Outcome]] = defaultdict(list)
@@ -95,11 +102,7 @@ def score(assignment: Assignment, outcomes: list[Outcome]) -> AssignmentResult:
                 name=o.nodeid,
                 assignment=assignment.name,
                 task=task.id,
-                status="passed"
-                if o.passed
-                else "error"
-                if o.feedback and o.feedback.kind in ("error", "sandbox")
-                else "failed",
+                status=status(o),
                 score=share if o.passed else 0.0,
                 max_score=share,
                 feedback=None if o.passed else o.feedback,
@@ -109,7 +112,11 @@ def score(assignment: Assignment, outcomes: list[Outcome]) -> AssignmentResult:
         ]
         tasks.append(
             TaskResult(
-                id=task.id, title=task.title, score=sum(t.score for t in tests), max_score=task.points, tests=tests
+                id=task.id,
+                title=task.title,
+                score=task.points * sum(o.passed for o in runs) / len(runs) if runs else 0.0,
+                max_score=task.points,
+                tests=tests,
             )
         )
     return AssignmentResult(
@@ -127,8 +134,9 @@ def grade_assignment(
     reference: ModuleType | None,
     seed: int,
     which: Literal["public", "hidden"] = "hidden",
+    time_limit: float | None = None,
 ) -> AssignmentResult:
-    """Grade ``student`` with one assignment's tests."""
-    plugin = GradingPlugin(assignment.spec, student, reference, seed)
+    """Grade ``student`` with one assignment's tests; ``time_limit`` overrides the spec's seconds per test."""
+    plugin = GradingPlugin(assignment.spec, student, reference, seed, time_limit)
     collector = run_pytest(assignment.tests_dir(which), [plugin])
     return score(assignment, list(collector.outcomes.values()))

@@ -36,6 +36,10 @@ class Student(Protocol):
 
     module: str
 
+    def start_test(self, seconds: float) -> None:
+        """A test begins: its calls together may take at most ``seconds`` of wall time."""
+        ...
+
     def call(self, function: str, *args: Any) -> Call:
         """Call ``function`` positionally; raise :class:`GradingFailure` when the student's code fails."""
         ...
@@ -122,6 +126,9 @@ class LocalStudent:
         self.path = path
         self.module = path.stem
         self._loaded: ModuleType | GradingFailure | None = None
+
+    def start_test(self, seconds: float) -> None:
+        """Trusted code runs unlimited."""
 
     def _load(self) -> ModuleType:
         if self._loaded is None:

@@ -183,8 +183,16 @@ class Grade:
 class GradingPlugin:
     """The pytest plugin that gives an assignment's tests their fixtures; one instance per graded module."""
 
-    def __init__(self, spec: AssignmentSpec, student: Student, reference: ModuleType | None, seed: int) -> None:
+    def __init__(
+        self,
+        spec: AssignmentSpec,
+        student: Student,
+        reference: ModuleType | None,
+        seed: int,
+        time_limit: float | None = None,
+    ) -> None:
         self.spec = spec
+        self.time_limit = time_limit or spec.time_limit
         self.student_ = student
         self.reference_ = reference
         self.seed = seed
@@ -201,6 +209,9 @@ class GradingPlugin:
                     f"{item.nodeid}: every test needs @pytest.mark.task(ID) with ID one of "
                     f"{sorted(known)} (from {self.spec.name}/assignment.toml)"
                 )
+
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        self.student_.start_test(self.time_limit)
 
     @pytest.fixture
     def case_seed(self, request: pytest.FixtureRequest) -> int:

@@ -1,0 +1,365 @@
+"""The trusted/untrusted boundary: start a worker on a submission's modules, send it calls, never trust it.
+
+The worker runs under bubblewrap when ``bwrap`` works here: no network, its own PID, IPC and UTS
+namespaces, a read-only view of only the system libraries and the Python installation, the
+submission's modules read-only at ``/submission``, a private ``/tmp``, and (when the grader runs as
+root) an unprivileged user of its own with no capabilities. Without bubblewrap it is still a separate
+process with the same resource limits and a clean environment, and :class:`Isolation` says so. Every
+reply is size-capped and read as plain data (:mod:`grader.wire`); every byte the worker prints is
+capped and stripped of terminal escapes before anyone sees it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import itertools
+import os
+import re
+import resource
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from grader import wire
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+ESCAPES = re.compile(r"\x1b(\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)|[@-Z\\-_])|[\x00-\x08\x0b-\x1f\x7f]")
+_worker_serial = itertools.count()
+
+
+class Limits(BaseModel):
+    """Resource limits of one worker; every field can be set from the command line."""
+
+    memory_bytes: int = Field(4 << 30, description="address space of the worker process")
+    max_processes: int = Field(64, description="processes and threads of the worker's own user (as root)")
+    max_file_bytes: int = Field(16 << 20, description="largest file the worker may write")
+    max_output_bytes: int = Field(64 << 10, description="captured stdout/stderr kept for the report")
+    startup_seconds: float = Field(120.0, description="time to start and import torch")
+    tmp_bytes: int = Field(64 << 20, description="size of the private /tmp (bubblewrap only)")
+
+
+class Isolation(BaseModel):
+    """How a worker was isolated, in words a report can print."""
+
+    level: str
+    details: list[str]
+
+    def describe(self) -> str:
+        return f"{self.level}: {'; '.join(self.details)}"
+
+
+class SandboxError(Exception):
+    """The worker could not be started or spoke nonsense before student code ran: never the student's fault."""
+
+
+class WorkerTimeout(Exception):
+    """The worker did not answer in time; it has been killed."""
+
+
+class WorkerDied(Exception):
+    """The worker exited while student code ran."""
+
+    def __init__(self, message: str, kind: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+def clean_text(data: bytes | str, limit: int) -> str:
+    """Untrusted output made safe to show: decoded, terminal escapes stripped, cut to ``limit`` characters."""
+    text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
+    text = ESCAPES.sub("", text)
+    return text if len(text) <= limit else text[:limit] + f"\n... ({len(text) - limit} more characters cut)"
+
+
+@functools.cache
+def bwrap_problem() -> str | None:
+    """Why bubblewrap cannot be used here, or None when it works."""
+    path = shutil.which("bwrap")
+    if path is None:
+        return "bwrap is not installed (apt-get install bubblewrap)"
+    probe = [path, *namespace_flags(), "--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev", "true"]
+    result = subprocess.run(probe, capture_output=True, timeout=30)
+    if result.returncode != 0:
+        return f"bwrap cannot create namespaces here: {clean_text(result.stderr, 300).strip()}"
+    return None
+
+
+def namespace_flags() -> list[str]:
+    user = [] if os.geteuid() == 0 else ["--unshare-user"]
+    return [
+        *user,
+        "--unshare-net",
+        "--unshare-pid",
+        "--unshare-ipc",
+        "--unshare-uts",
+        "--unshare-cgroup-try",
+        "--die-with-parent",
+        "--new-session",
+    ]
+
+
+def bind_readonly(path: str) -> list[str]:
+    """``--ro-bind path path`` with every ancestor created world-traversable (bwrap copies 0700 otherwise)."""
+    parents = list(reversed(Path(path).parents))[1:]
+    return [arg for parent in parents for arg in ("--perms", "0755", "--dir", str(parent))] + ["--ro-bind", path, path]
+
+
+def python_roots() -> list[str]:
+    """The folders the worker's Python needs: the installation and the environment holding torch."""
+    roots = {os.path.realpath(p) for p in (sys.base_prefix, sys.prefix, sys.exec_prefix)}
+    roots.add(os.path.realpath(os.path.dirname(os.path.dirname(os.path.realpath(sys.executable)))))
+    roots.add(sys.prefix)
+    return sorted(r for r in roots if not any(r != o and r.startswith(o + os.sep) for o in roots))
+
+
+def bwrap_command(submission: Path, uid: int, limits: Limits) -> list[str]:
+    args = [shutil.which("bwrap") or "bwrap", *namespace_flags(), "--tmpfs", "/", "--ro-bind", "/usr", "/usr"]
+    for top in ("bin", "lib", "lib64", "sbin"):
+        host = Path("/") / top
+        if host.is_symlink():
+            args += ["--symlink", os.readlink(host), str(host)]
+        elif host.is_dir():
+            args += ["--ro-bind", str(host), str(host)]
+    for etc in ("/etc/ld.so.cache", "/etc/localtime"):
+        args += ["--ro-bind-try", etc, etc]
+    for root in python_roots():
+        if not root.startswith("/usr/"):
+            args += bind_readonly(root)
+    args += ["--perms", "0755", "--dir", "/opt/grader", "--ro-bind", str(PACKAGE_DIR), "/opt/grader/grader"]
+    args += [
+        "--ro-bind",
+        str(submission),
+        "/submission",
+        "--perms",
+        "1777",
+        "--size",
+        str(limits.tmp_bytes),
+        "--tmpfs",
+        "/tmp",
+        "--proc",
+        "/proc",
+        "--dev",
+        "/dev",
+        "--chdir",
+        "/tmp",
+        "--hostname",
+        "sandbox",
+    ]
+    if os.geteuid() == 0:
+        args += [
+            "setpriv",
+            f"--reuid={uid}",
+            f"--regid={uid}",
+            "--clear-groups",
+            "--inh-caps=-all",
+            "--bounding-set=-all",
+            "--no-new-privs",
+        ]
+    return args
+
+
+def clean_environment() -> dict[str, str]:
+    """The worker's whole environment: nothing of the grader's (no tokens, no keys)."""
+    return {
+        "PATH": "/usr/bin:/bin",
+        "HOME": "/tmp",
+        "TMPDIR": "/tmp",
+        "LANG": "C.UTF-8",
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        "PYTHONHASHSEED": "0",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTHONNOUSERSITE": "1",
+    }
+
+
+class Sandbox:
+    """One worker process on one submission's modules."""
+
+    def __init__(self, sources: dict[str, str], rules: dict[str, dict[str, bool]], limits: Limits) -> None:
+        self.sources = sources
+        self.rules = rules
+        self.limits = limits
+        self.process: subprocess.Popen[bytes] | None = None
+        self.output = bytearray()
+        self.folder: Path | None = None
+        problem = bwrap_problem()
+        self.uid = 200000 + (os.getpid() % 100000) * 16 + next(_worker_serial) % 16
+        self.isolation = self._isolation(problem)
+
+    def _isolation(self, problem: str | None) -> Isolation:
+        mib = self.limits.memory_bytes >> 20
+        limits = (
+            f"limits: {mib} MiB address space, CPU and wall time per test, files up to "
+            f"{self.limits.max_file_bytes >> 20} MiB, output capped, clean environment"
+        )
+        if problem is None:
+            user = (
+                f"unprivileged uid {self.uid}, no capabilities, at most {self.limits.max_processes} processes"
+                if os.geteuid() == 0
+                else "user namespace (process count not capped: not run as root)"
+            )
+            return Isolation(
+                level="bubblewrap",
+                details=[
+                    "separate process, no network, own PID/IPC/UTS namespaces",
+                    "read-only system and Python, submission read-only, private /tmp, no view of tests or reference",
+                    user,
+                    limits,
+                ],
+            )
+        return Isolation(
+            level="process",
+            details=[
+                f"separate process without namespaces ({problem})",
+                "the worker could read files the grader's user can read, and has network access",
+                limits,
+            ],
+        )
+
+    def _set_limits(self) -> None:
+        """Runs in the child before exec: limits inherited by bwrap, setpriv and the worker."""
+        for limit, value in (
+            (resource.RLIMIT_AS, self.limits.memory_bytes),
+            (resource.RLIMIT_FSIZE, self.limits.max_file_bytes),
+            (resource.RLIMIT_CORE, 0),
+            (resource.RLIMIT_NOFILE, 256),
+        ):
+            resource.setrlimit(limit, (value, value))
+
+    def start(self) -> None:
+        self.folder = Path(tempfile.mkdtemp(prefix="grader-worker-"))
+        submission = self.folder / "submission"
+        submission.mkdir()
+        for name, source in self.sources.items():
+            (submission / f"{name}.py").write_text(source, encoding="utf-8")
+        for path in (self.folder, submission, *submission.iterdir()):
+            path.chmod(0o755 if path.is_dir() else 0o644)
+        to_worker_r, self.to_worker = os.pipe()
+        self.from_worker, from_worker_w = os.pipe()
+        bwrapped = self.isolation.level == "bubblewrap"
+        package_parent = "/opt/grader" if bwrapped else str(PACKAGE_DIR.parent)
+        folder = "/submission" if bwrapped else str(submission)
+        boot = f"import sys; sys.path.insert(0, {package_parent!r}); from grader.worker import main; main()"
+        command = [sys.executable, "-I", "-c", boot, str(to_worker_r), str(from_worker_w), folder]
+        if bwrapped:
+            command = bwrap_command(submission, self.uid, self.limits) + command
+        try:
+            self.process = subprocess.Popen(
+                command,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                pass_fds=(to_worker_r, from_worker_w),
+                env=clean_environment(),
+                cwd=self.folder,
+                preexec_fn=self._set_limits,
+                start_new_session=True,
+            )
+        except OSError as error:
+            raise SandboxError(f"cannot start the worker: {error}") from error
+        finally:
+            os.close(to_worker_r)
+            os.close(from_worker_w)
+        threading.Thread(target=self._drain, args=(self.process,), daemon=True).start()
+        try:
+            processes = self.limits.max_processes if bwrapped and os.geteuid() == 0 else None
+            wire.send(self.to_worker, {"rules": self.rules, "max_processes": processes})
+            reply = self._receive(time.monotonic() + self.limits.startup_seconds)
+        except (WorkerTimeout, WorkerDied, wire.WireError, OSError) as error:
+            self.kill()
+            raise SandboxError(f"the worker did not start: {error}; its output: {self.printed()}") from error
+        if reply.get("ready") is not True:
+            self.kill()
+            raise SandboxError(f"the worker answered {reply!r} instead of ready")
+
+    def _drain(self, process: subprocess.Popen[bytes]) -> None:
+        assert process.stdout is not None
+        while chunk := process.stdout.read1(65536):  # type: ignore[attr-defined]
+            room = self.limits.max_output_bytes - len(self.output)
+            if room > 0:
+                self.output += chunk[:room]
+
+    def printed(self) -> str:
+        """What the worker wrote to its stdout and stderr outside of calls, made safe and capped."""
+        return clean_text(bytes(self.output), self.limits.max_output_bytes)
+
+    def _read(self, size: int, deadline: float) -> bytes:
+        chunks, left = [], size
+        while left:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not select.select([self.from_worker], [], [], remaining)[0]:
+                self.kill()
+                raise WorkerTimeout("no answer in time")
+            chunk = os.read(self.from_worker, min(left, 1 << 20))
+            if not chunk:
+                raise self._death()
+            chunks.append(chunk)
+            left -= len(chunk)
+        return b"".join(chunks)
+
+    def _receive(self, deadline: float) -> dict[str, Any]:
+        size = int.from_bytes(self._read(8, deadline), "big")
+        if size > wire.MAX_FRAME:
+            self.kill()
+            raise wire.WireError(f"the worker sent a frame of {size} bytes")
+        return wire.decode(self._read(size, deadline))
+
+    def _death(self) -> WorkerDied:
+        assert self.process is not None
+        try:
+            code = self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            code = -signal.SIGKILL
+        self.kill()
+        number = -code if code < 0 else code - 128 if code > 128 else 0
+        if number in (signal.SIGKILL, signal.SIGXCPU):
+            return WorkerDied("was stopped by the CPU time or memory limit", "resources")
+        if number == signal.SIGXFSZ:
+            return WorkerDied(f"wrote a file larger than {self.limits.max_file_bytes >> 20} MiB", "resources")
+        if number:
+            return WorkerDied(f"crashed with signal {signal.Signals(number).name}", "exception")
+        return WorkerDied(f"ended the worker process (exit code {code}); a module must not exit", "exception")
+
+    def request(self, message: dict[str, Any], timeout: float) -> dict[str, Any]:
+        """Send one request and wait at most ``timeout`` seconds for its reply."""
+        if self.process is None:
+            self.start()
+        try:
+            wire.send(self.to_worker, message)
+        except BrokenPipeError:
+            raise self._death() from None
+        return self._receive(time.monotonic() + timeout)
+
+    @property
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def kill(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+        for fd in ("to_worker", "from_worker"):
+            if hasattr(self, fd):
+                with contextlib.suppress(OSError):
+                    os.close(getattr(self, fd))
+                delattr(self, fd)
+
+    def close(self) -> None:
+        self.kill()
+        self.process = None
+        if self.folder is not None:
+            shutil.rmtree(self.folder, ignore_errors=True)
+            self.folder = None

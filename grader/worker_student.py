@@ -1,0 +1,150 @@
+"""The :class:`Student` of a real submission: calls go to the sandboxed worker, replies are checked here."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from grader import wire
+from grader.feedback import Feedback, GradingFailure
+from grader.sandbox import Limits, Sandbox, SandboxError, WorkerDied, WorkerTimeout, clean_text
+from grader.student import Call, same
+
+MAX_PRINTED = 8192
+
+
+class SubmissionWorker:
+    """One sandboxed worker for all of a submission's modules, replaced whenever it hangs or dies.
+
+    A module whose import hangs or kills the worker is remembered, so that its later calls fail at
+    once instead of restarting the worker for each test.
+    """
+
+    def __init__(self, sources: dict[str, str], rules: dict[str, dict[str, bool]], limits: Limits) -> None:
+        self.sandbox = Sandbox(sources, rules, limits)
+        self.imported: set[str] = set()
+        self.broken_imports: dict[str, Feedback] = {}
+        self.printed: dict[str, str] = {}
+
+    @property
+    def isolation(self) -> str:
+        return self.sandbox.isolation.describe()
+
+    def ask(self, module: str, message: dict[str, Any], timeout: float, what: str) -> dict[str, Any]:
+        """The worker's reply to ``message``, or a :class:`GradingFailure` saying what went wrong."""
+        if module in self.broken_imports:
+            raise GradingFailure(self.broken_imports[module])
+        for attempt in (1, 2):
+            try:
+                reply = self.sandbox.request(message, timeout)
+                break
+            except SandboxError as error:
+                self.sandbox.close()
+                if attempt == 2:
+                    raise GradingFailure(
+                        Feedback(
+                            kind="sandbox",
+                            message=f"the grader could not run your code (not your fault; ask for a regrade): {error}",
+                        )
+                    ) from None
+            except (WorkerTimeout, WorkerDied) as error:
+                self.sandbox.close()
+                timed_out = isinstance(error, WorkerTimeout)
+                kind = error.kind if isinstance(error, WorkerDied) else "timeout"
+                text = f"did not finish within {timeout:.3g} s" if timed_out else str(error)
+                if module not in self.imported:
+                    feedback = Feedback(
+                        kind="import" if kind == "exception" else kind,
+                        message=f"importing {module}.py {text}; no function of it can be graded",
+                    )
+                    self.broken_imports[module] = feedback
+                    raise GradingFailure(feedback) from None
+                raise GradingFailure(Feedback(kind=kind, message=f"{what} {text}")) from None
+            except wire.WireError as error:
+                self.sandbox.close()
+                raise GradingFailure(
+                    Feedback(
+                        kind="exception",
+                        message=f"the worker running {what} sent a malformed "
+                        f"reply ({error}): code must not interfere with the grader",
+                    )
+                ) from None
+        if not isinstance(reply, dict) or not isinstance(reply.get("ok"), bool):
+            raise GradingFailure(
+                Feedback(kind="exception", message=f"the worker running {what} sent a malformed reply")
+            )
+        printed = reply.get("stdout")
+        if isinstance(printed, str) and printed:
+            self.printed[module] = clean_text(self.printed.get(module, "") + printed, MAX_PRINTED)
+        if reply.get("kind") != "import":
+            self.imported.add(module)
+        return reply
+
+    def close(self) -> None:
+        self.sandbox.close()
+
+
+class WorkerStudent:
+    """One module of a submission, graded through a :class:`SubmissionWorker`."""
+
+    def __init__(self, worker: SubmissionWorker, module: str, violations: dict[str | None, list[str]]) -> None:
+        self.worker = worker
+        self.module = module
+        self.violations = violations
+        self.deadline = time.monotonic() + 60.0
+        self.time_limit = 60.0
+
+    def start_test(self, seconds: float) -> None:
+        self.time_limit = seconds
+        self.deadline = time.monotonic() + seconds
+
+    def _reply(self, message: dict[str, Any], what: str) -> dict[str, Any]:
+        remaining = max(0.05, self.deadline - time.monotonic())
+        reply = self.worker.ask(self.module, message, remaining, what)
+        if not reply["ok"]:
+            kind = reply.get("kind")
+            allowed = {"missing", "import", "signature", "not_implemented", "exception", "resources", "rule"}
+            raise GradingFailure(
+                Feedback(
+                    kind=kind if kind in allowed else "exception",
+                    message=clean_text(str(reply.get("message", "")), 2000),
+                    traceback=clean_text(str(reply.get("traceback", "")), 4000) or None,
+                )
+            )
+        violations = reply.get("violations")
+        if violations:
+            raise GradingFailure(
+                Feedback(
+                    kind="rule", message=f"{what} broke a rule of the contract: {clean_text(str(violations[0]), 500)}"
+                )
+            )
+        return reply
+
+    def call(self, function: str, *args: Any) -> Call:
+        static = self.violations.get(function, []) + self.violations.get(None, [])
+        if static:
+            raise GradingFailure(
+                Feedback(kind="rule", message=f"{function} breaks a rule of the contract: " + "; ".join(static[:3]))
+            )
+        message = {
+            "op": "call",
+            "module": self.module,
+            "function": function,
+            "args": list(args),
+            "cpu_seconds": self.time_limit,
+        }
+        reply = self._reply(message, function)
+        returned = reply.get("args")
+        if not isinstance(returned, list) or len(returned) != len(args):
+            raise GradingFailure(
+                Feedback(
+                    kind="exception",
+                    message=f"the worker running {function} sent a "
+                    "malformed reply: code must not interfere with the grader",
+                )
+            )
+        mutated = [i for i, (before, after) in enumerate(zip(args, returned, strict=True)) if not same(before, after)]
+        return Call(value=wire.restore(reply.get("value")), mutated=mutated)
+
+    def constant(self, name: str) -> Any:
+        return wire.restore(self._reply({"op": "constant", "module": self.module, "name": name}, name).get("value"))
