@@ -1,0 +1,113 @@
+"""The ``grader`` command line."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+from grader import __version__
+from grader.engine import SubmissionError, grade_submission
+from grader.formats import FORMATS, render
+from grader.formats.text import print_text
+from grader.sandbox import Limits
+from grader.spec import Course, SpecError, default_course
+
+LIMIT_HELP = Limits.model_fields
+
+
+def load_course(folder: Path | None) -> Course:
+    return Course(folder) if folder else default_course()
+
+
+@click.group()
+@click.version_option(__version__, prog_name="grader")
+def main() -> None:
+    """Autograding for the recurrent-neural-networks module."""
+
+
+@main.command()
+@click.argument("submission", type=click.Path(path_type=Path))
+@click.option(
+    "--assignment",
+    "-a",
+    "assignments",
+    multiple=True,
+    metavar="NAME",
+    help="Grade only this assignment (the module stem, e.g. gated_cells); repeatable.",
+)
+@click.option("--public", is_flag=True, help="Run only the public tests (they need no hidden tests nor reference).")
+@click.option(
+    "--format", "fmt", type=click.Choice(list(FORMATS)), default="text", show_default=True, help="Output format."
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Write the report here instead of to stdout.",
+)
+@click.option(
+    "--fail-under",
+    type=click.FloatRange(0, 100),
+    metavar="PCT",
+    help="Exit with code 1 when the score is below PCT percent.",
+)
+@click.option(
+    "--course",
+    type=click.Path(path_type=Path, file_okay=False, exists=True),
+    envvar="GRADER_COURSE",
+    help="The course folder (holding assignments/); default: the one grader was installed from.",
+)
+@click.option(
+    "--time-limit",
+    type=click.FloatRange(min=0.1),
+    metavar="SECONDS",
+    help="Wall time per test, instead of each assignment's own.",
+)
+@click.option(
+    "--memory",
+    type=click.IntRange(min=256),
+    metavar="MIB",
+    default=Limits().memory_bytes >> 20,
+    show_default=True,
+    help=f"MiB of {LIMIT_HELP['memory_bytes'].description}.",
+)
+def run(
+    submission: Path,
+    assignments: tuple[str, ...],
+    public: bool,
+    fmt: str,
+    output: Path | None,
+    fail_under: float | None,
+    course: Path | None,
+    time_limit: float | None,
+    memory: int,
+) -> None:
+    """Grade the SUBMISSION folder: every module of the course it holds, as .py files or notebooks."""
+    try:
+        report = grade_submission(
+            submission,
+            load_course(course),
+            assignments or None,
+            "public" if public else "hidden",
+            Limits(memory_bytes=memory << 20),
+            time_limit,
+        )
+    except (SubmissionError, SpecError) as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(2)
+    if fmt == "text" and output is None:
+        print_text(report, Console(highlight=False))
+    else:
+        text = render(report, fmt)
+        if output is None:
+            click.echo(text)
+        else:
+            output.write_text(text, encoding="utf-8")
+            click.echo(
+                f"{report.score:g} / {report.max_score:g} ({report.percent:.1f}%): {fmt} report in {output}", err=True
+            )
+    if fail_under is not None and report.percent < fail_under:
+        sys.exit(1)

@@ -1,0 +1,123 @@
+"""Grading a submission folder: find its modules, start one sandboxed worker, run each assignment's tests.
+
+The stages, in order: read the modules (``.py`` or ``.ipynb``), check the contract's rules on their
+source, start the worker, grade every assignment present with the trusted tests and reference, and
+put it all in one :class:`GradingReport`.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable
+from pathlib import Path
+from types import ModuleType
+from typing import Literal
+
+from grader.notebook import NotebookError, module_source
+from grader.results import AssignmentResult, GradingReport
+from grader.rules import static_violations
+from grader.runner import grade_assignment
+from grader.sandbox import Limits
+from grader.spec import Assignment, Course
+from grader.student import import_module_from
+from grader.worker_student import SubmissionWorker, WorkerStudent
+
+
+class SubmissionError(Exception):
+    """The submission cannot be graded at all; the message names the path and the fix."""
+
+
+class Module:
+    """One module of a submission, as the worker will import it."""
+
+    def __init__(self, name: str, path: Path, source: str, notes: list[str]) -> None:
+        self.name, self.path, self.source, self.notes = name, path, source, notes
+
+
+@functools.cache
+def reference(path: Path) -> ModuleType | None:
+    """The instructor's reference module, imported once per process; None where it is not present."""
+    return import_module_from(path) if path.is_file() else None
+
+
+def read_modules(folder: Path, names: Iterable[str]) -> tuple[dict[str, Module], dict[str, str]]:
+    """The course's modules present in ``folder``, and the ones present but unreadable, with the reason."""
+    if not folder.exists():
+        raise SubmissionError(f"{folder}: no such folder; give the folder that holds your modules")
+    if not folder.is_dir():
+        raise SubmissionError(f"{folder}: a file, not a folder; give the folder that holds it")
+    if not any(folder.iterdir()):
+        raise SubmissionError(f"{folder}: the folder is empty; put your modules (rnn_forward.py, ...) in it")
+    modules, unreadable = {}, {}
+    for name in names:
+        try:
+            found = module_source(folder, name)
+        except UnicodeDecodeError:
+            unreadable[name] = f"{name}.py (or .ipynb) in {folder} is not UTF-8 text; save it as UTF-8"
+            continue
+        except NotebookError as error:
+            unreadable[name] = str(error)
+            continue
+        if found is not None:
+            modules[name] = Module(name, *found)
+    if not modules and not unreadable:
+        wanted = ", ".join(f"{n}.py" for n in names)
+        raise SubmissionError(
+            f"{folder}: none of the course's modules is here; expected any of {wanted} "
+            "(or the same names as .ipynb notebooks)"
+        )
+    if not modules:
+        raise SubmissionError("; ".join(unreadable.values()))
+    return modules, unreadable
+
+
+def unreadable_result(assignment: Assignment, reason: str) -> AssignmentResult:
+    return AssignmentResult(
+        name=assignment.name,
+        title=assignment.spec.title,
+        score=0.0,
+        max_score=assignment.spec.max_score,
+        tasks=[],
+        error=reason,
+    )
+
+
+def grade_submission(
+    folder: Path,
+    course: Course,
+    only: Iterable[str] | None = None,
+    which: Literal["public", "hidden"] = "hidden",
+    limits: Limits | None = None,
+    time_limit: float | None = None,
+) -> GradingReport:
+    """Grade every assignment whose module ``folder`` holds (``only`` narrows them)."""
+    assignments = {name: course.assignment(name) for name in (only or course.assignments)}
+    modules, unreadable = read_modules(folder, assignments)
+    rules = {name: assignments[name].spec.rules.model_dump() for name in modules}
+    worker = SubmissionWorker({name: m.source for name, m in modules.items()}, rules, limits or Limits())
+    results = []
+    try:
+        for name, assignment in assignments.items():
+            if name in unreadable:
+                results.append(unreadable_result(assignment, unreadable[name]))
+            if name not in modules:
+                continue
+            module = modules[name]
+            violations = static_violations(module.source, assignment.spec.rules, f"{name}.py")
+            student = WorkerStudent(worker, name, violations)
+            result = grade_assignment(
+                assignment, student, reference(course.reference_module(name)), course.spec.seed, which, time_limit
+            )
+            result.notes += module.notes
+            result.student_output = worker.printed.get(name, "")
+            results.append(result)
+    finally:
+        worker.close()
+    notes = (
+        []
+        if worker.sandbox.isolation.level == "bubblewrap"
+        else ["student code ran without bubblewrap: " + worker.sandbox.isolation.details[0]]
+    )
+    return GradingReport(
+        submission=str(folder), assignments=results, isolation=worker.isolation, tests=which, notes=notes
+    )
