@@ -1,0 +1,145 @@
+"""A submission module written as a Jupyter notebook, turned into the Python module it defines.
+
+Only what a module defines is kept: imports, ``def``, ``class`` and assignments (each assignment guarded, so a
+demo that raises cannot break the import). Everything else a notebook runs to show its work (calls, prints,
+loops, ``if __name__ == "__main__"``), IPython magics and shell lines are dropped, and the student is told so,
+cell by cell. Cells are numbered from 1 as they appear in the notebook, markdown cells included, and each
+kept cell starts with a ``# cell N`` comment so a traceback can be traced back to its cell.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import warnings
+from pathlib import Path
+
+import nbformat
+from nbformat.reader import NotJSONError
+
+# a line magic or shell escape, possibly assigned: "%matplotlib inline", "!pip install x", "files = !ls"
+IPYTHON_LINE = re.compile(r"^(\s*)(?:[A-Za-z_][\w.]*\s*=\s*)?[%!]")
+KEPT = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+ASSIGNMENTS = (ast.Assign, ast.AnnAssign, ast.AugAssign)
+
+
+class NotebookError(ValueError):
+    """A ``.ipynb`` file that cannot be read as a notebook."""
+
+
+def read_notebook(path: Path) -> nbformat.NotebookNode:
+    """The notebook at ``path`` as nbformat 4, or a :class:`NotebookError` saying how to fix the file."""
+    fix = f"open it in Jupyter and save it again, or submit {path.stem}.py instead"
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise NotebookError(f"{path.name} is not UTF-8 text, so it is not a notebook: {fix}") from None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # a notebook's quirks (missing cell ids, ...) are not the student's problem
+            return nbformat.reads(text, as_version=4)
+    except NotJSONError:
+        raise NotebookError(f"{path.name} is not valid JSON (was it truncated or edited by hand?): {fix}") from None
+    except Exception as error:  # nbformat raises ValidationError, KeyError, AttributeError, ... for non-notebooks
+        raise NotebookError(f"{path.name} is not a Jupyter notebook ({error}): {fix}") from None
+
+
+def strip_ipython(source: str) -> tuple[str, list[str]]:
+    """``source`` with magic and shell lines replaced by ``pass`` (keeping blocks and line numbers), and those lines."""
+    lines = source.splitlines()
+    skipped = []
+    for i, line in enumerate(lines):
+        match = IPYTHON_LINE.match(line)
+        if match:
+            skipped.append(f"line {i + 1} `{line.strip()}`")
+            lines[i] = f"{match.group(1)}pass"
+    return "\n".join(lines), skipped
+
+
+def first_line(source: str, node: ast.stmt) -> str:
+    """The first line of a statement, shortened for a note."""
+    text = next(iter((ast.get_source_segment(source, node) or "").splitlines()), "").strip()
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def statement_source(source: str, node: ast.stmt) -> str:
+    """The source of a top-level statement, decorators included."""
+    if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+        start = min([d.lineno for d in node.decorator_list], default=node.lineno)
+        return "\n".join(source.splitlines()[start - 1 : node.end_lineno])
+    return ast.get_source_segment(source, node) or ""
+
+
+def is_silent(node: ast.stmt) -> bool:
+    """A statement that does nothing worth telling the student it was dropped: ``pass``, a bare string, ``...``."""
+    return isinstance(node, ast.Pass) or (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant))
+
+
+def convert_cell(number: int, source: str) -> tuple[list[str], list[str], list[str]]:
+    """A code cell's kept code, its ``from __future__`` imports, and the notes about what was dropped."""
+    if source.lstrip().startswith("%%"):
+        magic = source.lstrip().split(None, 1)[0]
+        return [], [], [f"cell {number}: skipped, it is a {magic} cell magic, which only runs in IPython"]
+    notes = []
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        source, skipped = strip_ipython(source)
+        if skipped:
+            notes.append(f"cell {number}: skipped IPython magic and shell lines: {'; '.join(skipped)}")
+        try:
+            tree = ast.parse(source)
+        except SyntaxError as error:
+            return (
+                [],
+                [],
+                [*notes, f"cell {number}: skipped, it has a syntax error at line {error.lineno}: {error.msg}"],
+            )
+    kept, future, dropped = [], [], []
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom) and node.module == "__future__":
+            future.append(statement_source(source, node))
+        elif isinstance(node, KEPT):
+            kept.append(statement_source(source, node))
+        elif isinstance(node, ASSIGNMENTS):
+            kept.append(f"try: {statement_source(source, node)}\nexcept Exception: pass")
+        elif not is_silent(node):
+            dropped.append(f"line {node.lineno} `{first_line(source, node)}`")
+    if dropped:
+        notes.append(
+            f"cell {number}: skipped top-level code that is not an import, def, class or assignment "
+            f"(it runs when the notebook runs, not when it is graded): {'; '.join(dropped)}"
+        )
+    return ([f"# cell {number}", *kept] if kept else []), future, notes
+
+
+def notebook_to_source(path: Path) -> tuple[str, list[str]]:
+    """The Python module that the notebook at ``path`` defines, and notes for the student on what was left out."""
+    notebook = read_notebook(path)
+    body: list[str] = []
+    future: list[str] = []
+    notes: list[str] = []
+    for number, cell in enumerate(notebook.cells, 1):
+        if cell.cell_type != "code":
+            continue
+        kept, cell_future, cell_notes = convert_cell(number, cell.source)
+        body += [*kept, ""] if kept else []
+        future += [f for f in cell_future if f not in future]
+        notes += cell_notes
+    header = f"# {path.stem}.py, made by the grader from the code cells of {path.name}"
+    return "\n".join([header, *future, "", *body]), notes
+
+
+def module_source(folder: Path, stem: str) -> tuple[Path, str, list[str]] | None:
+    """The file defining module ``stem`` in a submission folder, its Python source and notes; None if neither exists.
+
+    ``<stem>.py`` wins over ``<stem>.ipynb`` when both are there.
+    """
+    script, notebook = folder / f"{stem}.py", folder / f"{stem}.ipynb"
+    if script.is_file():
+        notes = [f"found both {script.name} and {notebook.name}; graded {script.name}"] if notebook.is_file() else []
+        return script, script.read_text(encoding="utf-8"), notes
+    if notebook.is_file():
+        source, notes = notebook_to_source(notebook)
+        return notebook, source, [f"{notebook.name}: {note}" for note in notes]
+    return None

@@ -1,0 +1,140 @@
+"""Notebook submissions become the module their code cells define, with a note for everything left out."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+from grader.notebook import NotebookError, module_source, notebook_to_source
+
+CELLS = [
+    new_markdown_cell("# Taxonomy\nDefine `PROBLEM_KINDS` and `double`. `print(1)` here is markdown."),
+    new_code_cell("%matplotlib inline\n!pip install torch\nimport math\nfrom __future__ import annotations"),
+    new_code_cell(
+        'PROBLEM_KINDS: dict[str, str] = {\n    "image_captioning": "one_to_many",\n'
+        '    "sentiment_analysis": "many_to_one",\n}\nSCALE = 2'
+    ),
+    new_code_cell(
+        "def double(x):\n    !echo inside\n    return SCALE * x\n\n\n@staticmethod\ndef decorated():\n    return 1\n\n"
+        "class Cell:\n    size = 3"
+    ),
+    new_code_cell("print(double(2))\nfor i in range(3):\n    double(i)\nresult = double(4); total = 0"),
+    new_code_cell("demo = double(None) + 1\nbroken = 1 / 0\nAFTER = math.sqrt(SCALE * 8)"),
+    new_code_cell("%%timeit\ndouble(3)"),
+    new_code_cell("def oops(:\n    pass"),
+    new_code_cell('if __name__ == "__main__":\n    print(double(5))\n"""a note to self"""\npass'),
+    new_code_cell(""),
+]
+
+
+def write(path: Path, cells: list) -> Path:
+    nbformat.write(new_notebook(cells=cells), path)
+    return path
+
+
+@pytest.fixture
+def converted(tmp_path: Path) -> tuple[str, list[str]]:
+    return notebook_to_source(write(tmp_path / "taxonomy.ipynb", CELLS))
+
+
+def run(source: str) -> dict:
+    namespace: dict = {}
+    exec(compile(source, "taxonomy.py", "exec"), namespace)
+    return namespace
+
+
+def test_the_module_compiles_and_defines_what_the_cells_define(converted):
+    namespace = run(converted[0])
+    assert namespace["PROBLEM_KINDS"] == {"image_captioning": "one_to_many", "sentiment_analysis": "many_to_one"}
+    assert namespace["double"](3) == 6
+    assert namespace["decorated"]() == 1
+    assert namespace["Cell"].size == 3
+    assert namespace["math"].pi == pytest.approx(3.14159, abs=1e-5)
+    assert namespace["AFTER"] == 4.0, "an assignment after a failing demo still runs"
+
+
+def test_failing_demo_assignments_do_not_break_the_module(converted):
+    namespace = run(converted[0])
+    assert "demo" not in namespace and "broken" not in namespace
+    assert namespace["result"] == 8 and namespace["total"] == 0
+
+
+def test_demo_code_is_dropped_with_a_note_naming_the_cell(converted):
+    source, notes = converted
+    assert "print(" not in source and "for i in" not in source and "__main__" not in source
+    [note] = [n for n in notes if n.startswith("cell 5:")]
+    assert "line 1 `print(double(2))`" in note and "line 2 `for i in range(3):`" in note
+    [note] = [n for n in notes if n.startswith("cell 9:")]
+    assert "__main__" in note and "a note to self" not in note, "strings and pass are dropped silently"
+
+
+def test_magics_and_shell_lines_are_skipped_with_a_note(converted):
+    source, notes = converted
+    assert "%matplotlib" not in source and "!pip" not in source and "!echo" not in source
+    assert any(n.startswith("cell 2:") and "`%matplotlib inline`" in n and "`!pip install torch`" in n for n in notes)
+    assert any(n.startswith("cell 4:") and "`!echo inside`" in n for n in notes)
+    assert any(n.startswith("cell 7:") and "%%timeit" in n for n in notes)
+    assert "double(3)" not in source
+
+
+def test_a_syntax_error_skips_its_cell_only(converted):
+    source, notes = converted
+    assert any(n.startswith("cell 8:") and "syntax error at line 1" in n for n in notes)
+    assert "oops" not in source
+
+
+def test_markdown_is_ignored_and_cells_are_marked(converted):
+    source, notes = converted
+    assert "Taxonomy" not in source and not any(n.startswith("cell 1:") for n in notes)
+    assert "# cell 3" in source and "# cell 8" not in source and "# cell 10" not in source
+    assert source.index("# cell 3") < source.index("PROBLEM_KINDS") < source.index("# cell 4")
+
+
+def test_future_imports_move_to_the_top(converted):
+    source, _ = converted
+    code = [line for line in source.splitlines() if line and not line.startswith("#")]
+    assert code[0] == "from __future__ import annotations"
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [("{not json", "not valid JSON"), ('{"cells": 3}', "not a Jupyter notebook"), ("[1, 2]", "not a Jupyter notebook")],
+)
+def test_unreadable_notebooks_raise_a_clear_error(tmp_path: Path, content: str, expected: str):
+    path = tmp_path / "bptt.ipynb"
+    path.write_text(content)
+    with pytest.raises(NotebookError, match=expected) as error:
+        notebook_to_source(path)
+    assert "bptt.ipynb" in str(error.value) and "submit bptt.py instead" in str(error.value)
+
+
+def test_an_older_minor_version_is_read(tmp_path: Path):
+    notebook = new_notebook(cells=[new_code_cell("X = 1")])
+    notebook.nbformat_minor = 0
+    for cell in notebook.cells:
+        del cell["id"]
+    path = tmp_path / "shapes.ipynb"
+    nbformat.write(notebook, path)
+    assert run(notebook_to_source(path)[0])["X"] == 1
+
+
+def test_module_source_prefers_the_script(tmp_path: Path):
+    (tmp_path / "attention.py").write_text("X = 1\n")
+    write(tmp_path / "attention.ipynb", [new_code_cell("X = 2")])
+    path, source, notes = module_source(tmp_path, "attention")  # type: ignore[misc]
+    assert path.name == "attention.py" and source == "X = 1\n"
+    assert notes == ["found both attention.py and attention.ipynb; graded attention.py"]
+
+
+def test_module_source_reads_a_notebook(tmp_path: Path):
+    write(tmp_path / "attention.ipynb", [new_code_cell("X = 2\nprint(X)")])
+    path, source, notes = module_source(tmp_path, "attention")  # type: ignore[misc]
+    assert path.name == "attention.ipynb" and run(source)["X"] == 2
+    assert notes and notes[0].startswith("attention.ipynb: cell 1:")
+
+
+def test_module_source_finds_nothing(tmp_path: Path):
+    assert module_source(tmp_path, "attention") is None
