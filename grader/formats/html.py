@@ -1,0 +1,22 @@
+"""The report as one self-contained HTML page (inline CSS, no external assets)."""
+
+from __future__ import annotations
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from grader.formats.summary import failures, feedback_text, passed, percent, points
+from grader.results import GradingReport
+
+ENVIRONMENT = Environment(
+    loader=PackageLoader("grader", "templates"),
+    autoescape=select_autoescape(default=True, default_for_string=True),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+ENVIRONMENT.filters["points"] = points
+ENVIRONMENT.globals.update(failures=failures, feedback_text=feedback_text, passed=passed, percent=percent)
+
+
+def render(report: GradingReport) -> str:
+    """The report rendered with ``templates/report.html.j2``."""
+    return ENVIRONMENT.get_template("report.html.j2").render(report=report)
