@@ -66,6 +66,7 @@ REPORT = GradingReport(
             score=2.5,
             max_score=4.0,
             notes=["rnn_forward.ipynb: cell 3: skipped print(h)"],
+            student_output="\x1b[2Jdebug: h = 0.5 <b>\n",
             tasks=[
                 TaskResult(
                     id="1.1",
@@ -129,6 +130,10 @@ def test_junit_parses_and_counts_match():
     assert (bptt.get("tests"), bptt.get("errors")) == ("1", "1")
     assert bptt.find("testcase/error").get("message") == "bptt.py is missing"  # type: ignore[union-attr]
     assert (root.get("tests"), root.get("failures"), root.get("errors")) == ("6", "2", "2")
+    assert forward.findtext("system-out") == "debug: h = 0.5 <b>"
+    assert [p.get("value") for p in forward.iterfind("properties/property[@name='note']")] == REPORT.assignments[
+        0
+    ].notes
 
     case = forward.find("testcase[@name='test_forward.py::test_values']")
     assert case is not None and case.get("classname") == "rnn_forward.1.2"
@@ -197,7 +202,8 @@ def test_markdown_escapes_pipes_in_tables_and_fences_feedback():
     assert "| 1.1 rnn_cell \\| one step | 1 / 2 | 1 / 2 |" in markdown
     assert "| 1.2 rnn_forward | 1.5 / 2 | 1 / 3 |" in markdown
     assert "> **Not graded:** bptt.py is missing" in markdown
-    assert markdown.count("<details>") == markdown.count("</details>") == 3
+    assert markdown.count("<details>") == markdown.count("</details>") == 4
+    assert "```text\ndebug: h = 0.5 <b>\n```" in markdown
     assert f"```text\n{VALUE.render()}\n```" in markdown
     assert "````text\n" in markdown, "a fence longer than the feedback's own backticks"
     assert "&lt;script&gt;" in markdown.split("<summary>")[3].split("</summary>")[0]
@@ -224,10 +230,11 @@ def test_html_is_self_contained_and_escapes_feedback():
     page.feed(page_source)
     page.close()
     assert page.tags.count("script") == 0 and "link" not in page.tags and "style" in page.tags
-    assert page.tags.count("table") == 1 and page.tags.count("details") == 3
+    assert page.tags.count("table") == 1 and page.tags.count("details") == 4 and "b" not in page.tags
     assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in page_source
     text = "".join(page.text)
     assert "<script>alert('x')</script>" in text and "bptt.py is missing" in text and "rnn_cell | one step" in text
+    assert "debug: h = 0.5 <b>" in text
     assert "src=" not in page_source and "href=" not in page_source
 
 
@@ -240,6 +247,7 @@ def test_text_has_the_task_table_and_the_feedback():
     for line in VALUE.render().splitlines():
         assert line in text
     assert "Not graded: bptt.py is missing" in text and "Note: graded with seed 0" in text
+    assert "What rnn_forward printed while graded" in text and "debug: h = 0.5 <b>" in text
     assert "\x1b" not in text, "no colours when not a terminal, and no terminal escapes from feedback"
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from grader.formats.summary import failures, feedback_text, passed, percent, points
+from grader.formats.summary import failures, feedback_text, passed, percent, points, printed
 from grader.results import GradingReport
 
 ENVIRONMENT = Environment(
@@ -14,7 +14,9 @@ ENVIRONMENT = Environment(
     lstrip_blocks=True,
 )
 ENVIRONMENT.filters["points"] = points
-ENVIRONMENT.globals.update(failures=failures, feedback_text=feedback_text, passed=passed, percent=percent)
+ENVIRONMENT.globals.update(
+    failures=failures, feedback_text=feedback_text, passed=passed, percent=percent, printed=printed
+)
 
 
 def render(report: GradingReport) -> str:

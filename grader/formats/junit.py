@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 
-from grader.formats.summary import feedback_text
+from grader.formats.summary import feedback_text, printed
 from grader.results import AssignmentResult, GradingReport, TestResult
 
 # characters XML 1.0 cannot hold, even escaped (terminal escapes in a traceback, for instance)
@@ -62,9 +62,13 @@ def testsuite(assignment: AssignmentResult) -> ET.Element:
         errors=str(sum(case.find("error") is not None for case in cases)),
         time=seconds(sum(t.duration for t in assignment.tests)),
     )
-    suite.extend(cases)
     if assignment.notes:
-        ET.SubElement(suite, "system-out").text = clean("\n".join(assignment.notes))
+        properties = ET.SubElement(suite, "properties")
+        for note in assignment.notes:
+            ET.SubElement(properties, "property", name="note", value=clean(note))
+    suite.extend(cases)
+    if printed(assignment):
+        ET.SubElement(suite, "system-out").text = clean(printed(assignment))
     return suite
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 import re
 
-from grader.formats.summary import failures, feedback_text, passed, percent, points
+from grader.formats.summary import failures, feedback_text, passed, percent, points, printed
 from grader.results import AssignmentResult, GradingReport
 
 
@@ -74,6 +74,18 @@ def render(report: GradingReport) -> str:
     feedback = [line for assignment in report.assignments for line in feedback_section(assignment)]
     if feedback:
         lines += ["## Feedback", "", *feedback]
+    for assignment in report.assignments:
+        if printed(assignment):
+            summary = f"What <code>{assignment.name}</code> printed while graded"
+            lines += [
+                "<details>",
+                f"<summary>{summary}</summary>",
+                "",
+                fenced(printed(assignment)),
+                "",
+                "</details>",
+                "",
+            ]
     if report.notes:
         lines += ["## Notes", "", *(f"- {note}" for note in report.notes), ""]
     return "\n".join(lines)

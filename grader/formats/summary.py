@@ -31,6 +31,11 @@ def failures(assignment: AssignmentResult) -> list[tuple[TaskResult, list[TestRe
     return [(task, tests) for task, tests in found if tests]
 
 
+def printed(assignment: AssignmentResult) -> str:
+    """What the student's code printed while the assignment was graded, without terminal escapes."""
+    return CONTROL.sub("", assignment.student_output).rstrip()
+
+
 def feedback_text(test: TestResult) -> str:
     """The rendered feedback of a test that did not pass, without terminal escapes."""
     return CONTROL.sub("", test.feedback.render()) if test.feedback else f"the test {test.status} without feedback"

@@ -10,7 +10,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from grader.formats.summary import failures, feedback_text, passed, percent, points
+from grader.formats.summary import failures, feedback_text, passed, percent, points, printed
 from grader.results import AssignmentResult, GradingReport
 
 
@@ -66,6 +66,11 @@ def print_text(report: GradingReport, console: Console) -> None:
             for test in tests:
                 console.print(Text(f"✗ {test.name} ({test.status})", style="bold red"))
                 console.print(Padding(Text(feedback_text(test)), (0, 0, 1, 4)))
+    for assignment in report.assignments:
+        if printed(assignment):
+            console.print()
+            console.rule(Text(f"What {assignment.name} printed while graded"), align="left")
+            console.print(Text(printed(assignment)))
     if report.notes:
         console.print()
         for note in report.notes:
