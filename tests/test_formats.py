@@ -199,8 +199,8 @@ def test_gradescope_visibility_is_a_parameter():
 
 def test_markdown_escapes_pipes_in_tables_and_fences_feedback():
     markdown = render(REPORT, "markdown")
-    assert "| 1.1 rnn_cell \\| one step | 1 / 2 | 1 / 2 |" in markdown
-    assert "| 1.2 rnn_forward | 1.5 / 2 | 1 / 3 |" in markdown
+    assert "| rnn_cell \\| one step (1.1) | 1 / 2 | 1 / 2 |" in markdown
+    assert "| rnn_forward (1.2) | 1.5 / 2 | 1 / 3 |" in markdown
     assert "> **Not graded:** bptt.py is missing" in markdown
     assert markdown.count("<details>") == markdown.count("</details>") == 4
     assert "```text\ndebug: h = 0.5 <b>\n```" in markdown
@@ -241,7 +241,7 @@ def test_html_is_self_contained_and_escapes_feedback():
 def test_text_has_the_task_table_and_the_feedback():
     text = render(REPORT, "text")
     assert "Submission: alice" in text and "subprocess" in text and "2.5 / 7 (35.7%)" in text
-    row = next(line for line in text.splitlines() if "1.2 rnn_forward" in line and "/" in line)
+    row = next(line for line in text.splitlines() if "rnn_forward (1.2)" in line and "/" in line)
     assert "1.5 / 2" in row and "1 / 3" in row
     assert "test_batch[2]" in text, "test names are not taken for rich markup"
     for line in VALUE.render().splitlines():

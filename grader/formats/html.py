@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from grader.formats.summary import failures, feedback_text, passed, percent, points, printed
+from grader.formats.summary import failures, feedback_text, passed, percent, points, printed, task_label
 from grader.results import GradingReport
 
 ENVIRONMENT = Environment(
@@ -15,7 +15,12 @@ ENVIRONMENT = Environment(
 )
 ENVIRONMENT.filters["points"] = points
 ENVIRONMENT.globals.update(
-    failures=failures, feedback_text=feedback_text, passed=passed, percent=percent, printed=printed
+    failures=failures,
+    feedback_text=feedback_text,
+    passed=passed,
+    percent=percent,
+    printed=printed,
+    task_label=task_label,
 )
 
 

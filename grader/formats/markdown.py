@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 import re
 
-from grader.formats.summary import failures, feedback_text, passed, percent, points, printed
+from grader.formats.summary import failures, feedback_text, passed, percent, points, printed, task_label
 from grader.results import AssignmentResult, GradingReport
 
 
@@ -31,7 +31,7 @@ def assignment_section(assignment: AssignmentResult) -> list[str]:
     if assignment.tasks:
         lines += ["| Task | Score | Tests passed |", "| --- | ---: | ---: |"]
         lines += [
-            f"| {cell(f'{task.id} {task.title}')} | {points(task.score)} / {points(task.max_score)}"
+            f"| {cell(task_label(task))} | {points(task.score)} / {points(task.max_score)}"
             f" | {passed(task)} / {len(task.tests)} |"
             for task in assignment.tasks
         ]
@@ -44,7 +44,7 @@ def feedback_section(assignment: AssignmentResult) -> list[str]:
     """One collapsible block per failed test of ``assignment``, grouped by task."""
     lines: list[str] = []
     for task, tests in failures(assignment):
-        lines += [f"### {assignment.name} · {task.id} {task.title}", ""]
+        lines += [f"### {assignment.name} · {task_label(task)}", ""]
         for test in tests:
             message = test.feedback.message.splitlines()[0] if test.feedback and test.feedback.message else test.status
             summary = f"<code>{html.escape(test.name)}</code> ({test.status}): {html.escape(message)}"

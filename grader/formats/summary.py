@@ -20,6 +20,11 @@ def percent(score: float, max_score: float) -> float:
     return 100.0 * score / max_score if max_score else 0.0
 
 
+def task_label(task: TaskResult) -> str:
+    """A task as a student reads it: its title, then its id."""
+    return f"{task.title} ({task.id})"
+
+
 def passed(task: TaskResult) -> int:
     """How many of the task's tests passed."""
     return sum(t.status == "passed" for t in task.tests)

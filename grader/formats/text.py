@@ -10,7 +10,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from grader.formats.summary import failures, feedback_text, passed, percent, points, printed
+from grader.formats.summary import failures, feedback_text, passed, percent, points, printed, task_label
 from grader.results import AssignmentResult, GradingReport
 
 
@@ -42,7 +42,7 @@ def task_table(assignment: AssignmentResult) -> Table:
     for task in assignment.tasks:
         style = "green" if passed(task) == len(task.tests) else "red"
         table.add_row(
-            Text(f"{task.id} {task.title}"),
+            Text(task_label(task)),
             Text(f"{points(task.score)} / {points(task.max_score)}", style=style),
             Text(f"{passed(task)} / {len(task.tests)}", style=style),
         )
@@ -62,7 +62,7 @@ def print_text(report: GradingReport, console: Console) -> None:
     for assignment in report.assignments:
         for task, tests in failures(assignment):
             console.print()
-            console.rule(Text(f"{assignment.name} · {task.id} {task.title}"), align="left")
+            console.rule(Text(f"{assignment.name} · {task_label(task)}"), align="left")
             for test in tests:
                 console.print(Text(f"✗ {test.name} ({test.status})", style="bold red"))
                 console.print(Padding(Text(feedback_text(test)), (0, 0, 1, 4)))
