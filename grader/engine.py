@@ -111,13 +111,16 @@ def grade_submission(
             result.notes += module.notes
             result.student_output = worker.printed.get(name, "")
             results.append(result)
+        printed_outside = worker.output()
     finally:
         worker.close()
-    notes = (
-        []
-        if worker.sandbox.isolation.level == "bubblewrap"
-        else ["student code ran without bubblewrap: " + worker.sandbox.isolation.details[0]]
-    )
+    notes = []
+    if worker.sandbox.isolation.level != "bubblewrap":
+        notes.append("student code ran without bubblewrap: " + worker.sandbox.isolation.details[0])
+    if printed_outside.strip():
+        notes.append(
+            f"the student's code wrote to the terminal directly (first 300 characters): {printed_outside[:300]!r}"
+        )
     return GradingReport(
         submission=str(folder), assignments=results, isolation=worker.isolation, tests=which, notes=notes
     )

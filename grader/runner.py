@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections import defaultdict
 from pathlib import Path
 from types import ModuleType
@@ -67,11 +68,21 @@ class OutcomeCollector:
                 )
 
 
+def forget_modules_under(folder: Path) -> None:
+    """Drop the test modules pytest imported from ``folder``: another folder may hold a file of the same name."""
+    for name, module in list(sys.modules.items()):
+        if Path(getattr(module, "__file__", None) or "/").is_relative_to(folder):
+            del sys.modules[name]
+
+
 def run_pytest(tests_dir: Path, plugins: list[Any]) -> OutcomeCollector:
     """Run the tests in ``tests_dir`` quietly, in this process, and collect every verdict."""
     collector = OutcomeCollector()
     args = [str(tests_dir), "-c", str(PYTEST_INI), "--rootdir", str(tests_dir), "-p", "no:terminal"]
-    code = pytest.main(args, plugins=[*plugins, collector])
+    try:
+        code = pytest.main(args, plugins=[*plugins, collector])
+    finally:
+        forget_modules_under(tests_dir)
     if code in (pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.INTERRUPTED):
         raise RuntimeError(
             f"pytest could not run {tests_dir} (exit code {code}); {' '.join(collector.collection_errors)}"

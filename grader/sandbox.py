@@ -324,8 +324,10 @@ class Sandbox:
             code = -signal.SIGKILL
         self.kill()
         number = -code if code < 0 else code - 128 if code > 128 else 0
-        if number in (signal.SIGKILL, signal.SIGXCPU):
-            return WorkerDied("was stopped by the CPU time or memory limit", "resources")
+        if number == signal.SIGXCPU:
+            return WorkerDied("used more CPU time than the test allows", "timeout")
+        if number == signal.SIGKILL:
+            return WorkerDied("was killed by a resource limit (memory, processes or CPU time)", "resources")
         if number == signal.SIGXFSZ:
             return WorkerDied(f"wrote a file larger than {self.limits.max_file_bytes >> 20} MiB", "resources")
         if number:

@@ -151,26 +151,27 @@ class Grade:
         """Check the student's ``function(*args)`` against the reference's; return the student's result."""
         return self.expect(function, *args, expected=self.expected(function, *args), tolerance=tolerance)
 
-    def check_unchanged(self, function: str, *args: Any) -> None:
-        """Check that ``function(*args)`` leaves every argument as it was."""
+    def check_unchanged(self, function: str, *args: Any, tolerance: Tolerance | None = None) -> Any:
+        """Check that ``function(*args)`` is right (against the reference, when present) and leaves every
+        argument as it was; return the student's result."""
+        expected = self.expected(function, *args) if self.reference is not None else None
         try:
-            mutated = self.student.call(function, *args).mutated
+            call = self.student.call(function, *args)
+            if self.reference is not None:
+                check_outputs(
+                    self.spec.functions[function].outputs, call.value, expected, tolerance or self.tolerance(args)
+                )
         except GradingFailure as failure:
             raise self._annotate(failure, function, args) from None
-        if mutated:
+        if call.mutated:
             names = self._parameter_names(function)
-            which = ", ".join(names[i] if i < len(names) else f"argument {i}" for i in mutated)
-            raise self._annotate(
-                fail(
-                    "mutation",
-                    which,
-                    f"{function} modified {which} in place; the contract says a "
-                    "function never modifies its arguments (work on new tensors: x = x + y, "
-                    "not x += y)",
-                ),
-                function,
-                args,
+            which = ", ".join(names[i] if i < len(names) else f"argument {i}" for i in call.mutated)
+            message = (
+                f"{function} modified {which} in place; the contract says a function never modifies its "
+                "arguments (work on new tensors: x = x + y, not x += y)"
             )
+            raise self._annotate(fail("mutation", which, message), function, args)
+        return call.value
 
     def constant(self, name: str) -> Any:
         """The student's module-level value ``name``."""

@@ -5,8 +5,8 @@ user with resource limits set. It imports nothing of the grader but :mod:`grader
 submission's own modules, and never sees a test, the reference or the seed. Once student code has
 run, nothing here is trusted: the grader checks every reply.
 
-Requests: ``{"op": "call", "module", "function", "args", "cpu_seconds"}`` and
-``{"op": "constant", "module", "name"}``. Replies: ``{"ok": True, "value", "args", "stdout",
+Requests: ``{"op": "import", "module"}``, ``{"op": "call", "module", "function", "args",
+"cpu_seconds"}`` and ``{"op": "constant", "module", "name"}``. Replies: ``{"ok": True, "value", "args", "stdout",
 "violations"}`` or ``{"ok": False, "kind", "message", "traceback", "stdout", "violations"}``.
 """
 
@@ -173,7 +173,8 @@ class Worker:
                 sys.modules.pop(name, None)
                 failed = self.classify(error, f"importing {name}.py", path)
                 failed["kind"] = "rule" if failed["kind"] == "rule" else "import"
-                failed["message"] = f"{name}.py failed to import: {type(error).__name__}: {str(error)[:500]}"
+                if not isinstance(error, SystemExit):
+                    failed["message"] = f"{name}.py failed to import: {type(error).__name__}: {str(error)[:500]}"
                 self.modules[name] = failed
         return self.modules[name]
 
@@ -219,7 +220,10 @@ class Worker:
         self.guards.violations = []
         printed = CappedText()
         with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
-            if request["op"] == "call":
+            if request["op"] == "import":
+                module = self.module(request["module"])
+                reply = module if isinstance(module, dict) else {"ok": True, "value": None, "args": []}
+            elif request["op"] == "call":
                 reply = self.call(request["module"], request["function"], request["args"], request["cpu_seconds"])
             elif request["op"] == "constant":
                 value, failed = self.lookup(request["module"], request["name"])

@@ -22,24 +22,62 @@ class SubmissionWorker:
 
     def __init__(self, sources: dict[str, str], rules: dict[str, dict[str, bool]], limits: Limits) -> None:
         self.sandbox = Sandbox(sources, rules, limits)
+        self.import_seconds = limits.startup_seconds
         self.imported: set[str] = set()
         self.broken_imports: dict[str, Feedback] = {}
         self.printed: dict[str, str] = {}
+        self.worker_output = ""
 
     @property
     def isolation(self) -> str:
         return self.sandbox.isolation.describe()
 
     def ask(self, module: str, message: dict[str, Any], timeout: float, what: str) -> dict[str, Any]:
-        """The worker's reply to ``message``, or a :class:`GradingFailure` saying what went wrong."""
+        """The worker's reply to ``message``, or a :class:`GradingFailure` saying what went wrong.
+
+        The module is imported by a request of its own first, so that a hang or an exit is charged to
+        the import or to the call, whichever it happened in.
+        """
         if module in self.broken_imports:
             raise GradingFailure(self.broken_imports[module])
+        if module not in self.imported:
+            try:
+                self._record_printed(
+                    module,
+                    self._request({"op": "import", "module": module}, self.import_seconds, f"importing {module}.py"),
+                )
+            except GradingFailure as failure:
+                self.broken_imports[module] = failure.feedback.model_copy(
+                    update={
+                        "kind": "import" if failure.feedback.kind == "exception" else failure.feedback.kind,
+                        "message": f"{failure.feedback.message}; no function of {module}.py can be graded",
+                    }
+                )
+                raise GradingFailure(self.broken_imports[module]) from None
+            self.imported.add(module)
+        reply = self._record_printed(module, self._request(message, timeout, what))
+        if reply.get("kind") == "import" and not reply["ok"]:
+            self.broken_imports[module] = Feedback(
+                kind="import",
+                message=clean_text(str(reply.get("message")), 2000),
+                traceback=clean_text(str(reply.get("traceback", "")), 4000) or None,
+            )
+        return reply
+
+    def _record_printed(self, module: str, reply: dict[str, Any]) -> dict[str, Any]:
+        printed = reply.get("stdout")
+        if isinstance(printed, str) and printed:
+            self.printed[module] = clean_text(self.printed.get(module, "") + printed, MAX_PRINTED)
+        return reply
+
+    def _request(self, message: dict[str, Any], timeout: float, what: str) -> dict[str, Any]:
+        """One request; the worker is replaced after a hang or a death, and a failed start is retried once."""
         for attempt in (1, 2):
             try:
                 reply = self.sandbox.request(message, timeout)
                 break
             except SandboxError as error:
-                self.sandbox.close()
+                self._restart()
                 if attempt == 2:
                     raise GradingFailure(
                         Feedback(
@@ -48,20 +86,12 @@ class SubmissionWorker:
                         )
                     ) from None
             except (WorkerTimeout, WorkerDied) as error:
-                self.sandbox.close()
-                timed_out = isinstance(error, WorkerTimeout)
+                self._restart()
                 kind = error.kind if isinstance(error, WorkerDied) else "timeout"
-                text = f"did not finish within {timeout:.3g} s" if timed_out else str(error)
-                if module not in self.imported:
-                    feedback = Feedback(
-                        kind="import" if kind == "exception" else kind,
-                        message=f"importing {module}.py {text}; no function of it can be graded",
-                    )
-                    self.broken_imports[module] = feedback
-                    raise GradingFailure(feedback) from None
+                text = str(error) if isinstance(error, WorkerDied) else f"did not finish within {timeout:.3g} s"
                 raise GradingFailure(Feedback(kind=kind, message=f"{what} {text}")) from None
             except wire.WireError as error:
-                self.sandbox.close()
+                self._restart()
                 raise GradingFailure(
                     Feedback(
                         kind="exception",
@@ -73,12 +103,18 @@ class SubmissionWorker:
             raise GradingFailure(
                 Feedback(kind="exception", message=f"the worker running {what} sent a malformed reply")
             )
-        printed = reply.get("stdout")
-        if isinstance(printed, str) and printed:
-            self.printed[module] = clean_text(self.printed.get(module, "") + printed, MAX_PRINTED)
-        if reply.get("kind") != "import":
-            self.imported.add(module)
         return reply
+
+    def _restart(self) -> None:
+        """Stop the worker; the next request starts a fresh one, which imports modules anew."""
+        self.worker_output += self.sandbox.printed()
+        self.sandbox.close()
+        self.sandbox.output.clear()
+        self.imported.clear()
+
+    def output(self) -> str:
+        """What the worker processes wrote outside Python's own streams (``os.write(1, ...)``), capped."""
+        return clean_text(self.worker_output + self.sandbox.printed(), MAX_PRINTED)
 
     def close(self) -> None:
         self.sandbox.close()
