@@ -13,6 +13,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Literal
 
+import torch
+
 from grader.notebook import NotebookError, module_source
 from grader.results import AssignmentResult, GradingReport
 from grader.rules import static_violations
@@ -91,6 +93,7 @@ def grade_submission(
     time_limit: float | None = None,
 ) -> GradingReport:
     """Grade every assignment whose module ``folder`` holds (``only`` narrows them)."""
+    torch.set_num_threads(1)  # the grader's own work is small tensors; parallelism comes from processes
     assignments = {name: course.assignment(name) for name in (only or course.assignments)}
     modules, unreadable = read_modules(folder, assignments)
     rules = {name: assignments[name].spec.rules.model_dump() for name in modules}

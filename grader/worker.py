@@ -35,7 +35,7 @@ AUTOGRAD_FUNCTIONS = {
     "torch.autograd": ["grad", "backward"],
     "torch.autograd.functional": ["jacobian", "hessian", "vjp", "jvp", "hvp", "vhp"],
     "torch.func": ["grad", "grad_and_value", "vjp", "jvp", "jacrev", "jacfwd", "hessian", "linearize"],
-    "torch": ["enable_grad", "set_grad_enabled"],
+    "torch": ["enable_grad"],
 }
 
 
@@ -89,29 +89,33 @@ class Guards:
         for owner_name, names in AUTOGRAD_FUNCTIONS.items():
             for name in names:
                 self.patch(owners[owner_name], name, "no_autograd", f"{owner_name}.{name}")
+        set_grad_enabled = torch.set_grad_enabled
+
+        def guarded_set_grad_enabled(mode: bool) -> Any:
+            if mode:
+                self.check("no_autograd", "torch.set_grad_enabled(True)")
+            return set_grad_enabled(mode)
+
+        torch.set_grad_enabled = guarded_set_grad_enabled  # type: ignore[assignment,misc]
         for name in ("backward", "requires_grad_"):
             self.patch(torch.Tensor, name, "no_autograd", f"Tensor.{name}")
         requires_grad: Any = torch._C.TensorBase.requires_grad
-        guards = self
 
         def set_requires_grad(tensor: torch.Tensor, value: bool) -> None:
             if value:
-                guards.check("no_autograd", "setting requires_grad")
+                self.check("no_autograd", "setting requires_grad")
             requires_grad.__set__(tensor, value)
 
         torch.Tensor.requires_grad = property(requires_grad.__get__, set_requires_grad)  # type: ignore[assignment]
 
     @contextlib.contextmanager
     def enforcing(self, rules: dict[str, bool]) -> Iterator[None]:
-        self.active = dict(rules)
-        try:
-            if rules.get("no_autograd"):
-                with torch.no_grad():
-                    yield
-            else:
+        with torch.no_grad() if rules.get("no_autograd") else contextlib.nullcontext():
+            self.active = dict(rules)
+            try:
                 yield
-        finally:
-            self.active = {}
+            finally:
+                self.active = {}
 
 
 class CappedText(io.StringIO):
