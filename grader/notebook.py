@@ -13,9 +13,10 @@ import ast
 import re
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import nbformat
-from nbformat.reader import NotJSONError
+if TYPE_CHECKING:
+    import nbformat
 
 # a line magic or shell escape, possibly assigned: "%matplotlib inline", "!pip install x", "files = !ls"
 IPYTHON_LINE = re.compile(r"^(\s*)(?:[A-Za-z_][\w.]*\s*=\s*)?[%!]")
@@ -29,6 +30,9 @@ class NotebookError(ValueError):
 
 def read_notebook(path: Path) -> nbformat.NotebookNode:
     """The notebook at ``path`` as nbformat 4, or a :class:`NotebookError` saying how to fix the file."""
+    import nbformat  # here, not at the top: it costs a second of start-up, and most submissions are .py files
+    from nbformat.reader import NotJSONError
+
     fix = f"open it in Jupyter and save it again, or submit {path.stem}.py instead"
     try:
         text = path.read_text(encoding="utf-8")

@@ -1,0 +1,61 @@
+"""Benchmark of ``grader run`` on the reference submission (all six assignments).
+
+Prints the wall time of one cold ``grader run`` (a new process, as a student or TA starts it), how much
+of it is process start-up and ``import torch`` (measured on their own, in the grader process and in a
+sandboxed worker), and what is left for grading. Figures, not assertions: the machine is shared.
+Usage: ``.venv/bin/python bench/run.py [--repeat N]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from grader.sandbox import Limits, Sandbox
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def timed(command: list[str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(command, check=True, capture_output=True)
+    return time.perf_counter() - start
+
+
+def worker_start() -> float:
+    """Seconds to start one sandboxed worker and import torch in it."""
+    sandbox = Sandbox({}, {}, Limits())
+    start = time.perf_counter()
+    sandbox.start()
+    elapsed = time.perf_counter() - start
+    sandbox.close()
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=3)
+    repeat = parser.parse_args().repeat
+    run = [sys.executable, "-m", "grader", "run", str(ROOT / "reference"), "--format", "json"]
+    totals = [timed(run) for _ in range(repeat)]
+    interpreter = [timed([sys.executable, "-c", "pass"]) for _ in range(repeat)]
+    grader_imports = [timed([sys.executable, "-c", "import torch, grader.cli"]) for _ in range(repeat)]
+    workers = [worker_start() for _ in range(repeat)]
+    total = statistics.median(totals)
+    grader_start = statistics.median(grader_imports)
+    worker = statistics.median(workers)
+    startup = grader_start + worker
+    print(f"grader run on the reference (6 assignments), median of {repeat}: {total:.2f} s")
+    print(f"  python start-up alone:                  {statistics.median(interpreter):.2f} s")
+    print(f"  grader process start + import torch:    {grader_start:.2f} s")
+    print(f"  sandboxed worker start + import torch:  {worker:.2f} s")
+    print(f"  start-up and torch imports, together:   {startup:.2f} s ({100 * startup / total:.0f}% of the run)")
+    print(f"  grading itself (the rest):              {total - startup:.2f} s")
+
+
+if __name__ == "__main__":
+    main()
