@@ -122,10 +122,15 @@ def import_module_from(path: Path, name: str | None = None) -> ModuleType:
 class LocalStudent:
     """A module run in this process: for trusted code only (the reference, starters, mutants)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, module: ModuleType | None = None) -> None:
         self.path = path
         self.module = path.stem
-        self._loaded: ModuleType | GradingFailure | None = None
+        self._loaded: ModuleType | GradingFailure | None = module
+
+    @classmethod
+    def of_module(cls, module: ModuleType) -> LocalStudent:
+        """A student whose code is ``module``, already imported (a mutant of the reference)."""
+        return cls(Path(module.__file__ or module.__name__), module)
 
     def start_test(self, seconds: float) -> None:
         """Trusted code runs unlimited."""
