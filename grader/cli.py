@@ -18,8 +18,8 @@ from grader.spec import Course, SpecError, default_course
 LIMIT_HELP = Limits.model_fields
 
 
-def load_course(folder: Path | None) -> Course:
-    return Course(folder) if folder else default_course()
+def load_course(folder: Path | None, submission: Path | None = None) -> Course:
+    return Course(folder) if folder else default_course(submission)
 
 
 @click.group()

@@ -95,6 +95,7 @@ def grade_submission(
     """Grade every assignment whose module ``folder`` holds (``only`` narrows them)."""
     torch.set_num_threads(1)  # the grader's own work is small tensors; parallelism comes from processes
     assignments = {name: course.assignment(name) for name in (only or course.assignments)}
+    seed = course.spec.seed_for(which, course.assignments_dir / "course.toml")
     modules, unreadable = read_modules(folder, assignments)
     rules = {name: assignments[name].spec.rules.model_dump() for name in modules}
     worker = SubmissionWorker({name: m.source for name, m in modules.items()}, rules, limits or Limits())
@@ -109,7 +110,7 @@ def grade_submission(
             violations = static_violations(module.source, assignment.spec.rules, f"{name}.py")
             student = WorkerStudent(worker, name, violations)
             result = grade_assignment(
-                assignment, student, reference(course.reference_module(name)), course.spec.seed, which, time_limit
+                assignment, student, reference(course.reference_module(name)), seed, which, time_limit
             )
             result.notes += module.notes
             result.student_output = worker.printed.get(name, "")

@@ -85,7 +85,15 @@ class CourseSpec(Strict):
     """``assignments/course.toml``."""
 
     title: str
-    seed: int = Field(description="seeds every hidden test's inputs; never released to students")
+    seed: int | None = Field(None, description="seeds every hidden test's inputs; never released to students")
+
+    def seed_for(self, which: Literal["public", "hidden"], path: Path) -> int:
+        """The seed of a run: hidden tests need the course's own; public tests make do with 0."""
+        if self.seed is None:
+            if which == "hidden":
+                raise SpecError(f"{path}: no seed, so the hidden tests cannot run; add seed = <a secret number>")
+            return 0
+        return self.seed
 
 
 class SpecError(Exception):
@@ -158,7 +166,12 @@ class Course:
         return self.reference_dir / f"{name}.py"
 
 
-def default_course() -> Course:
-    """``$GRADER_COURSE``, else the checkout this package was installed from."""
+def default_course(submission: Path | None = None) -> Course:
+    """``$GRADER_COURSE``; else ``submission`` itself when it holds ``assignments/`` (a released student
+    bundle graded with ``grader run . --public``); else the checkout this package was installed from."""
     env = os.environ.get("GRADER_COURSE")
-    return Course(Path(env) if env else Path(__file__).resolve().parent.parent)
+    if env:
+        return Course(Path(env))
+    if submission is not None and (submission / "assignments" / "course.toml").is_file():
+        return Course(submission)
+    return Course(Path(__file__).resolve().parent.parent)
