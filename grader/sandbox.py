@@ -123,7 +123,11 @@ def python_roots() -> list[str]:
 
 
 def bwrap_command(submission: Path, uid: int, limits: Limits) -> list[str]:
-    args = [shutil.which("bwrap") or "bwrap", *namespace_flags(), "--tmpfs", "/", "--ro-bind", "/usr", "/usr"]
+    """bwrap's arguments: an empty root, then the private /tmp (first, so that binds below it stay visible when
+    the Python environment itself lives under /tmp), the system, Python, the worker's code and the submission."""
+    args = [shutil.which("bwrap") or "bwrap", *namespace_flags(), "--tmpfs", "/"]
+    args += ["--perms", "1777", "--size", str(limits.tmp_bytes), "--tmpfs", "/tmp", "--proc", "/proc", "--dev", "/dev"]
+    args += ["--ro-bind", "/usr", "/usr"]
     for top in ("bin", "lib", "lib64", "sbin"):
         host = Path("/") / top
         if host.is_symlink():
@@ -136,25 +140,7 @@ def bwrap_command(submission: Path, uid: int, limits: Limits) -> list[str]:
         if not root.startswith("/usr/"):
             args += bind_readonly(root)
     args += ["--perms", "0755", "--dir", "/opt/grader", "--ro-bind", str(PACKAGE_DIR), "/opt/grader/grader"]
-    args += [
-        "--ro-bind",
-        str(submission),
-        "/submission",
-        "--perms",
-        "1777",
-        "--size",
-        str(limits.tmp_bytes),
-        "--tmpfs",
-        "/tmp",
-        "--proc",
-        "/proc",
-        "--dev",
-        "/dev",
-        "--chdir",
-        "/tmp",
-        "--hostname",
-        "sandbox",
-    ]
+    args += ["--ro-bind", str(submission), "/submission", "--chdir", "/tmp", "--hostname", "sandbox"]
     if os.geteuid() == 0:
         args += [
             "setpriv",
