@@ -7,6 +7,7 @@ walks tuples, lists and dicts and dispatches to the others.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import torch
@@ -209,3 +210,29 @@ def check_value(name: str, got: Any, expected: Any, tolerance: Tolerance) -> Non
         check_sequence(name, got, expected, tolerance)
     else:
         check_exact(name, got, expected)
+
+
+def check_outputs(outputs: Sequence[str | Sequence[str]], got: Any, expected: Any, tolerance: Tolerance) -> None:
+    """Check a function's result against the reference's, naming each output as the spec does."""
+    if len(outputs) == 1 and isinstance(outputs[0], str):
+        check_value(outputs[0], got, expected, tolerance)
+        return
+    label = "(" + ", ".join(o if isinstance(o, str) else "(" + ", ".join(o) + ")" for o in outputs) + ")"
+    if not isinstance(got, tuple | list):
+        raise fail(
+            "type",
+            label,
+            f"the result should be a tuple {label} but is a {type(got).__qualname__}",
+            got=type(got).__qualname__,
+            expected="tuple",
+        )
+    if len(got) != len(outputs):
+        raise fail(
+            "shape",
+            label,
+            f"the result should be a tuple of {len(outputs)} {label}, got {len(got)} values",
+            got=str(len(got)),
+            expected=str(len(outputs)),
+        )
+    for name, g, e in zip(outputs, got, expected, strict=True):
+        check_outputs([name], g, e, tolerance) if isinstance(name, str) else check_outputs(name, g, e, tolerance)

@@ -15,6 +15,7 @@ from typing import Literal
 
 import torch
 
+from grader.diagnosis import diagnoser
 from grader.notebook import NotebookError, module_source
 from grader.results import AssignmentResult, GradingReport
 from grader.rules import static_violations
@@ -109,8 +110,15 @@ def grade_submission(
             module = modules[name]
             violations = static_violations(module.source, assignment.spec.rules, f"{name}.py")
             student = WorkerStudent(worker, name, violations)
+            reference_path = course.reference_module(name)
             result = grade_assignment(
-                assignment, student, reference(course.reference_module(name)), seed, which, time_limit
+                assignment,
+                student,
+                reference(reference_path),
+                seed,
+                which,
+                time_limit,
+                diagnoser(assignment, reference_path),
             )
             result.notes += module.notes
             result.student_output = worker.printed.get(name, "")

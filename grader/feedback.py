@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 FeedbackKind = Literal[
     "missing",  # the function or constant is not defined
@@ -41,11 +41,16 @@ class Feedback(BaseModel):
     inputs: str | None = None
     equation: str | None = None
     traceback: str | None = None
-    diagnosis: str | None = None
+    exception: str | None = Field(None, description="the type name of the exception the student's code raised")
+    diagnosis: str | None = Field(None, description="the id of the catalogued mistake the output matches best")
+    explanation: str | None = Field(None, description="the sentence that names the mistake to the student")
+    matches: list[str] = Field(default_factory=list, description="every catalogued mistake the output matches")
 
     def render(self) -> str:
         """The feedback as plain text lines, message first."""
         lines = [self.message]
+        if self.explanation:
+            lines.append(self.explanation)
         if self.worst_index is not None:
             lines.append(f"worst element at index {tuple(self.worst_index)}: got {self.got}, expected {self.expected}")
         if self.max_abs_error is not None:

@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 import pytest
 
+from grader.diagnosis import Diagnoser
 from grader.feedback import Feedback, GradingFailure
 from grader.results import AssignmentResult, Status, TaskResult, TestResult
 from grader.spec import Assignment
@@ -146,8 +147,10 @@ def grade_assignment(
     seed: int,
     which: Literal["public", "hidden"] = "hidden",
     time_limit: float | None = None,
+    diagnoser: Diagnoser | None = None,
 ) -> AssignmentResult:
-    """Grade ``student`` with one assignment's tests; ``time_limit`` overrides the spec's seconds per test."""
-    plugin = GradingPlugin(assignment.spec, student, reference, seed, time_limit)
+    """Grade ``student`` with one assignment's tests; ``time_limit`` overrides the spec's seconds per test, and
+    ``diagnoser`` names the catalogued mistakes that failed tests show."""
+    plugin = GradingPlugin(assignment.spec, student, reference, seed, time_limit, diagnoser)
     collector = run_pytest(assignment.tests_dir(which), [plugin])
     return score(assignment, list(collector.outcomes.values()))

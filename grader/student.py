@@ -96,6 +96,7 @@ def failure_from_exception(error: BaseException, function: str, filename: str) -
             kind="exception",
             function=function,
             traceback=trace,
+            exception=type(error).__name__,
             message=f"{function} raised {type(error).__name__}: {error}",
         )
     )

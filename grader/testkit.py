@@ -20,7 +20,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import inspect
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
@@ -28,10 +28,11 @@ from typing import Any
 import pytest
 import torch
 
-from grader.checks import Tolerance, check_value, fail
+from grader.checks import Tolerance, check_outputs, fail
+from grader.diagnosis import Diagnoser
 from grader.feedback import GradingFailure
 from grader.spec import AssignmentSpec
-from grader.student import Student
+from grader.student import Call, Student
 
 
 def case_seed(seed: int, nodeid: str) -> int:
@@ -67,30 +68,8 @@ def first_float_dtype(value: Any) -> torch.dtype | None:
     return None
 
 
-def check_outputs(outputs: Sequence[str | Sequence[str]], got: Any, expected: Any, tolerance: Tolerance) -> None:
-    """Check a function's result against the reference's, naming each output as the spec does."""
-    if len(outputs) == 1 and isinstance(outputs[0], str):
-        check_value(outputs[0], got, expected, tolerance)
-        return
-    label = "(" + ", ".join(o if isinstance(o, str) else "(" + ", ".join(o) + ")" for o in outputs) + ")"
-    if not isinstance(got, tuple | list):
-        raise fail(
-            "type",
-            label,
-            f"the result should be a tuple {label} but is a {type(got).__qualname__}",
-            got=type(got).__qualname__,
-            expected="tuple",
-        )
-    if len(got) != len(outputs):
-        raise fail(
-            "shape",
-            label,
-            f"the result should be a tuple of {len(outputs)} {label}, got {len(got)} values",
-            got=str(len(got)),
-            expected=str(len(outputs)),
-        )
-    for name, g, e in zip(outputs, got, expected, strict=True):
-        check_outputs([name], g, e, tolerance) if isinstance(name, str) else check_outputs(name, g, e, tolerance)
+UNCHECKED = object()
+"""Stands for "no expected value": the call is made, its result not compared."""
 
 
 @dataclass
@@ -101,6 +80,7 @@ class Grade:
     student: Student
     reference: ModuleType | None
     seed: int
+    diagnoser: Diagnoser | None = None
 
     def tolerance(self, args: tuple[Any, ...]) -> Tolerance:
         dtype = first_float_dtype(args)
@@ -138,14 +118,28 @@ class Grade:
             raise RuntimeError("this test needs the reference solutions, which are not present")
         return getattr(self.reference, function)(*copy.deepcopy(args))
 
+    def _checked(self, function: str, args: tuple[Any, ...], expected: Any, tolerance: Tolerance | None) -> Call:
+        """Call the student and check the result against ``expected`` (unless it is ``UNCHECKED``); a failure is
+        annotated and, where the catalogue knows the mistake, named."""
+        tolerance = tolerance or self.tolerance(args)
+        outputs = self.spec.functions[function].outputs
+        got = None
+        try:
+            call = self.student.call(function, *args)
+            got = call.value
+            if expected is not UNCHECKED:
+                check_outputs(outputs, got, expected, tolerance)
+        except GradingFailure as failure:
+            if self.diagnoser is not None and expected is not UNCHECKED:
+                failure.feedback = self.diagnoser.diagnose(
+                    failure.feedback, function, args, outputs, tolerance, expected, got
+                )
+            raise self._annotate(failure, function, args) from None
+        return call
+
     def expect(self, function: str, *args: Any, expected: Any, tolerance: Tolerance | None = None) -> Any:
         """Check the student's ``function(*args)`` against ``expected``; return the student's result."""
-        got = self.call(function, *args)
-        try:
-            check_outputs(self.spec.functions[function].outputs, got, expected, tolerance or self.tolerance(args))
-        except GradingFailure as failure:
-            raise self._annotate(failure, function, args) from None
-        return got
+        return self._checked(function, args, expected, tolerance).value
 
     def compare(self, function: str, *args: Any, tolerance: Tolerance | None = None) -> Any:
         """Check the student's ``function(*args)`` against the reference's; return the student's result."""
@@ -154,15 +148,8 @@ class Grade:
     def check_unchanged(self, function: str, *args: Any, tolerance: Tolerance | None = None) -> Any:
         """Check that ``function(*args)`` is right (against the reference, when present) and leaves every
         argument as it was; return the student's result."""
-        expected = self.expected(function, *args) if self.reference is not None else None
-        try:
-            call = self.student.call(function, *args)
-            if self.reference is not None:
-                check_outputs(
-                    self.spec.functions[function].outputs, call.value, expected, tolerance or self.tolerance(args)
-                )
-        except GradingFailure as failure:
-            raise self._annotate(failure, function, args) from None
+        expected = self.expected(function, *args) if self.reference is not None else UNCHECKED
+        call = self._checked(function, args, expected, tolerance)
         if call.mutated:
             names = self._parameter_names(function)
             which = ", ".join(names[i] if i < len(names) else f"argument {i}" for i in call.mutated)
@@ -191,8 +178,10 @@ class GradingPlugin:
         reference: ModuleType | None,
         seed: int,
         time_limit: float | None = None,
+        diagnoser: Diagnoser | None = None,
     ) -> None:
         self.spec = spec
+        self.diagnoser = diagnoser
         self.time_limit = time_limit or spec.time_limit
         self.student_ = student
         self.reference_ = reference
@@ -224,7 +213,7 @@ class GradingPlugin:
 
     @pytest.fixture
     def grade(self, case_seed: int) -> Iterator[Grade]:
-        yield Grade(self.spec, self.student_, self.reference_, case_seed)
+        yield Grade(self.spec, self.student_, self.reference_, case_seed, self.diagnoser)
 
     @pytest.fixture
     def student(self) -> Student:

@@ -160,7 +160,10 @@ class Worker:
             return self.failure(
                 "exception", f"{what} called exit({error.code!r}); a module must not exit", error, filename
             )
-        return self.failure("exception", f"{what} raised {text[:500]}", error, filename)
+        return {
+            **self.failure("exception", f"{what} raised {text[:500]}", error, filename),
+            "exception": type(error).__name__,
+        }
 
     def module(self, name: str) -> ModuleType | dict[str, Any]:
         if name not in self.modules:

@@ -144,6 +144,7 @@ class WorkerStudent:
                 Feedback(
                     kind=kind if kind in allowed else "exception",
                     message=clean_text(str(reply.get("message", "")), 2000),
+                    exception=clean_text(str(reply["exception"]), 100) if reply.get("exception") else None,
                     traceback=clean_text(str(reply.get("traceback", "")), 4000) or None,
                 )
             )

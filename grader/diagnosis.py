@@ -1,0 +1,132 @@
+"""Naming the mistake: on a failed test, run the catalogue's mutants on the same inputs and find the ones the
+student's result matches. They run here, in the trusted process: mutants are our code."""
+
+from __future__ import annotations
+
+import copy
+import functools
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import torch
+
+from grader.checks import Tolerance, check_outputs
+from grader.feedback import Feedback, GradingFailure
+from grader.mistakes import Catalogue, Mistake, build_mutant, load_catalogue
+from grader.spec import Assignment
+
+DIAGNOSED_KINDS = ("value", "shape", "nonfinite", "type", "exception")
+
+
+def distance(a: Any, b: Any) -> float:
+    """The largest absolute difference between two results of the same structure (NaN equal to NaN)."""
+    if isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor):
+        if a.shape != b.shape:
+            return math.inf
+        if not a.numel():
+            return 0.0
+        diff = (a.detach().double() - b.detach().double()).abs()
+        diff = torch.where(
+            a.isnan() & b.isnan() if a.is_floating_point() else torch.zeros_like(diff, dtype=torch.bool),
+            torch.zeros_like(diff),
+            diff,
+        )
+        return float(diff.nan_to_num(nan=math.inf).max())
+    if isinstance(a, dict) and isinstance(b, dict):
+        return max((distance(a[k], b[k]) for k in a), default=0.0) if a.keys() == b.keys() else math.inf
+    if isinstance(a, list | tuple) and isinstance(b, list | tuple):
+        return max((distance(x, y) for x, y in zip(a, b, strict=True)), default=0.0) if len(a) == len(b) else math.inf
+    if isinstance(a, int | float) and isinstance(b, int | float):
+        return 0.0 if a == b or (a != a and b != b) else abs(a - b)
+    return 0.0 if a == b else math.inf
+
+
+class Diagnoser:
+    """An assignment's mutants, built once, matched against a student's results."""
+
+    def __init__(self, reference: Path, catalogue: Catalogue) -> None:
+        self.reference = reference
+        self.catalogue = catalogue
+        self.mutants: dict[str, ModuleType] = {}
+
+    def mutant(self, mistake: Mistake) -> ModuleType:
+        if mistake.id not in self.mutants:
+            self.mutants[mistake.id] = build_mutant(self.reference, mistake)
+        return self.mutants[mistake.id]
+
+    def matches(
+        self,
+        function: str,
+        args: tuple[Any, ...],
+        outputs: Sequence[str | Sequence[str]],
+        tolerance: Tolerance,
+        expected: Any,
+        got: Any = None,
+        raised: str | None = None,
+    ) -> list[Mistake]:
+        """The mistakes whose mutant gives what the student gave (or raises what the student raised) where the
+        reference does not, closest first."""
+
+        def same(a: Any, b: Any) -> bool:
+            try:
+                check_outputs(outputs, a, b, tolerance)
+            except GradingFailure:
+                return False
+            return True
+
+        found: list[tuple[float, int, Mistake]] = []
+        for order, mistake in enumerate(self.catalogue.mistakes.values()):
+            fn = getattr(self.mutant(mistake), function, None)
+            if fn is None:
+                continue
+            try:
+                out = fn(*copy.deepcopy(args))
+            except Exception as error:
+                if raised is not None and type(error).__name__ == raised:
+                    found.append((0.0, order, mistake))
+                continue
+            if raised is None and not same(out, expected) and same(got, out):
+                found.append((distance(got, out), order, mistake))
+        return [mistake for *_, mistake in sorted(found, key=lambda item: item[:2])]
+
+    def diagnose(
+        self,
+        feedback: Feedback,
+        function: str,
+        args: tuple[Any, ...],
+        outputs: Sequence[str | Sequence[str]],
+        tolerance: Tolerance,
+        expected: Any,
+        got: Any,
+    ) -> Feedback:
+        """``feedback`` with the mistakes the student's result matches, or unchanged when none does."""
+        if feedback.kind not in DIAGNOSED_KINDS:
+            return feedback
+        raised = feedback.exception if feedback.kind == "exception" else None
+        if feedback.kind == "exception" and raised is None:
+            return feedback
+        found = self.matches(function, args, outputs, tolerance, expected, got, raised)
+        if not found:
+            return feedback
+        explanation = found[0].explain(function)
+        if len(found) > 1:
+            explanation += " It also matches " + "; ".join(f"what we get if {m.mistake}" for m in found[1:]) + "."
+        return feedback.model_copy(
+            update={"diagnosis": found[0].id, "explanation": explanation, "matches": [m.id for m in found]}
+        )
+
+
+@functools.cache
+def diagnoser_for(assignment_folder: Path, reference: Path) -> Diagnoser | None:
+    """The diagnoser of an assignment, or None where it has no catalogue or the reference is absent."""
+    catalogue = load_catalogue(assignment_folder / "mistakes.py")
+    if catalogue is None or not reference.is_file():
+        return None
+    return Diagnoser(reference, catalogue)
+
+
+def diagnoser(assignment: Assignment, reference: Path) -> Diagnoser | None:
+    return diagnoser_for(assignment.folder, reference)
