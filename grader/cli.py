@@ -12,8 +12,10 @@ from grader import __version__
 from grader.engine import SubmissionError, grade_submission
 from grader.formats import FORMATS, render
 from grader.formats.text import print_text
+from grader.mistakes import MutantError
 from grader.sandbox import Limits
 from grader.spec import Course, SpecError, default_course
+from grader.validate import print_validation, validate_assignment
 
 LIMIT_HELP = Limits.model_fields
 
@@ -110,4 +112,26 @@ def run(
                 f"{report.score:g} / {report.max_score:g} ({report.percent:.1f}%): {fmt} report in {output}", err=True
             )
     if fail_under is not None and report.percent < fail_under:
+        sys.exit(1)
+
+
+@main.command()
+@click.argument("assignments", nargs=-1, metavar="[ASSIGNMENT]...")
+@click.option(
+    "--course",
+    type=click.Path(path_type=Path, file_okay=False, exists=True),
+    envvar="GRADER_COURSE",
+    help="The course folder (holding assignments/ and reference/).",
+)
+def validate(assignments: tuple[str, ...], course: Path | None) -> None:
+    """Prove the hidden tests: the reference gets full marks, the starter none, every catalogued mistake is
+    caught and named. Exits with 1 when one is not."""
+    try:
+        loaded = load_course(course)
+        validations = [validate_assignment(loaded, name) for name in assignments or loaded.assignments]
+    except (SpecError, MutantError) as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(2)
+    print_validation(validations, Console(highlight=False))
+    if not all(v.ok for v in validations):
         sys.exit(1)
