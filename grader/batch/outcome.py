@@ -1,0 +1,35 @@
+"""What grading one student's submission in a batch came to."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from grader.results import GradingReport
+
+
+class Outcome(BaseModel):
+    """One student's result in a batch: a report, or the reason there is none."""
+
+    student: str = Field(description="the student's id: the entry's name in the submissions folder")
+    source: str = Field(description="the folder or archive the submission came from")
+    content_hash: str = Field(description="sha256 over the submission's file names and contents")
+    status: Literal["graded", "error"]
+    reason: str | None = Field(None, description="why the submission could not be graded")
+    report: GradingReport | None = None
+    duration: float = 0.0
+
+    @property
+    def percent(self) -> float:
+        return self.report.percent if self.report else 0.0
+
+
+def content_hash(folder: Path) -> str:
+    """A hash of every file below ``folder``, names and contents, independent of timestamps."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file() and not p.is_symlink()):
+        digest.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
