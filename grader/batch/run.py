@@ -1,0 +1,119 @@
+"""Grading every student of a class in parallel with the engine of ``grader run``: same sandbox, same results.
+
+Each grading process imports torch and the grader once and then grades submission after submission; one
+submission that is broken, hangs or attacks the grader costs only its own grade. Outcomes are handed to
+``on_outcome`` as they complete, so an interrupted batch keeps everything graded so far.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import tempfile
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+from grader.batch.archives import ArchiveError
+from grader.batch.discover import Entry, prepare
+from grader.batch.outcome import Outcome
+from grader.engine import SubmissionError, grade_submission
+from grader.sandbox import Limits
+from grader.spec import Course, SpecError, default_course
+
+
+class BatchSettings(BaseModel):
+    """What every submission of a batch is graded with; sent to each grading process."""
+
+    course: Path | None = Field(None, description="the course folder; default: the installed checkout")
+    only: list[str] | None = Field(None, description="grade only these assignments")
+    time_limit: float | None = Field(None, description="wall time per test, instead of each assignment's own")
+    limits: Limits = Field(default_factory=Limits)
+
+
+def grade_entry(entry: Entry, source_hash: str, settings: BatchSettings) -> Outcome:
+    """One student's outcome; never raises for anything the submission does."""
+    start = time.perf_counter()
+
+    def outcome(**fields: object) -> Outcome:
+        return Outcome(
+            student=entry.student,
+            source=str(entry.source),
+            content_hash=source_hash,
+            duration=time.perf_counter() - start,
+            **fields,
+        )
+
+    try:
+        course = Course(settings.course) if settings.course else default_course()
+        with tempfile.TemporaryDirectory(prefix="grader-batch-") as work:
+            folder = prepare(entry, Path(work))
+            report = grade_submission(folder, course, settings.only, "hidden", settings.limits, settings.time_limit)
+    except (ArchiveError, SubmissionError, SpecError) as error:
+        return outcome(status="error", reason=str(error))
+    except Exception as error:  # the grader failing on one submission must not end the batch
+        return outcome(status="error", reason=f"the grader failed on this submission: {type(error).__name__}: {error}")
+    report.submission = entry.student
+    return outcome(status="graded", report=report)
+
+
+def warm_up() -> None:
+    """Run once in each grading process: pay for the imports before the first submission."""
+    import torch
+
+    import grader.engine  # noqa: F401
+
+    torch.set_num_threads(1)
+
+
+def failed_outcome(entry: Entry, source_hash: str, error: BaseException) -> Outcome:
+    return Outcome(
+        student=entry.student,
+        source=str(entry.source),
+        content_hash=source_hash,
+        status="error",
+        reason=f"the grading process failed: {type(error).__name__}: {error}",
+    )
+
+
+def run_local(
+    work: Iterable[tuple[Entry, str]], settings: BatchSettings, jobs: int, on_outcome: Callable[[Outcome], None]
+) -> None:
+    """Grade on this machine with ``jobs`` grading processes."""
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(jobs, mp_context=context, initializer=warm_up) as pool:
+        futures: dict[Future[Outcome], tuple[Entry, str]] = {
+            pool.submit(grade_entry, entry, digest, settings): (entry, digest) for entry, digest in work
+        }
+        try:
+            for future in as_completed(futures):
+                try:
+                    on_outcome(future.result())
+                except Exception as error:
+                    on_outcome(failed_outcome(*futures[future], error))
+        except KeyboardInterrupt:
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+
+
+def run_dask(
+    work: Iterable[tuple[Entry, str]], settings: BatchSettings, address: str, on_outcome: Callable[[Outcome], None]
+) -> None:
+    """Grade on the Dask cluster at ``address``; the submissions and the course must be on a shared filesystem."""
+    from distributed import Client
+    from distributed import as_completed as dask_completed
+
+    with Client(address) as client:
+        client.run(warm_up)
+        pending = list(work)
+        futures = {
+            client.submit(grade_entry, entry, digest, settings, pure=False): (entry, digest)
+            for entry, digest in pending
+        }
+        for future in dask_completed(futures):
+            try:
+                on_outcome(future.result())
+            except Exception as error:
+                on_outcome(failed_outcome(*futures[future], error))
