@@ -17,8 +17,9 @@ def elman_inputs(rng, T, B, D, H, dtype):
     return r(T, B, D), r(B, H), r(H, D, scale=D**-0.5), r(H, H, scale=H**-0.5), r(H, scale=0.5), r(H, scale=0.5)
 
 
-# (B, D, H): batch 1 and > 1, D != H both ways
-CELL_SHAPES = [(1, 3, 5), (4, 6, 2), (7, 1, 8)]
+# (B, D, H): batch 1 and > 1, D != H both ways, and D == H (where weights used untransposed give wrong
+# values rather than a shape error)
+CELL_SHAPES = [(1, 3, 5), (4, 6, 2), (7, 1, 8), (3, 4, 4)]
 
 
 @pytest.mark.task("cell")
@@ -35,8 +36,8 @@ def test_rnn_cell_leaves_arguments_unchanged(grade, rng):
     grade.check_unchanged("rnn_cell", x[0], h_prev, *weights)
 
 
-# (T, B, D, H): T = 1 and long T, batch 1 and > 1, D != H
-FORWARD_SHAPES = [(1, 1, 3, 4), (1, 5, 4, 2), (6, 3, 2, 5), (30, 2, 3, 4)]
+# (T, B, D, H): T = 1 and long T, batch 1 and > 1, D != H, and D == H
+FORWARD_SHAPES = [(1, 1, 3, 4), (1, 5, 4, 2), (6, 3, 2, 5), (30, 2, 3, 4), (5, 2, 3, 3)]
 
 
 @pytest.mark.task("forward")
