@@ -1,0 +1,205 @@
+"""The gradebook keeps every attempt across runs and interruptions; its exports show each student's latest."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from grader.batch.gradebook import SCHEMA_VERSION, Gradebook, GradebookError
+from grader.batch.outcome import Outcome
+from grader.feedback import Feedback
+from grader.results import AssignmentResult, GradingReport, TaskResult, TestResult
+
+# (assignment, title) -> task -> [(test, points)]
+COURSE: dict[tuple[str, str], dict[str, list[tuple[str, float]]]] = {
+    ("rnn_forward", "The Elman RNN forward pass"): {
+        "1.1": [("test_cell.py::test_batch[1]", 1.0), ("test_cell.py::test_batch[2]", 1.0)],
+        "1.2": [("test_forward.py::test_sequence", 2.0)],
+    },
+    ("gated_cells", "Gated cells"): {
+        "2.1": [("test_gru.py::test_step[1]", 1.0), ("test_gru.py::test_step[2]", 1.0)],
+    },
+}
+
+
+def wrong(diagnosis: str) -> Feedback:
+    return Feedback(kind="value", message="'h' is wrong", diagnosis=diagnosis, explanation=f"you made {diagnosis}")
+
+
+TIMEOUT = Feedback(kind="timeout", message="rnn_cell did not finish within 2 s")
+
+
+def graded(student: str, failures: dict[str, Feedback] | None = None, content_hash: str = "h1") -> Outcome:
+    """``student``'s outcome on COURSE: every test passes but those named in ``failures``."""
+    failures = failures or {}
+    assignments = []
+    for (name, title), tasks in COURSE.items():
+        task_results = []
+        for task, tests in tasks.items():
+            results = [
+                TestResult(
+                    name=test,
+                    assignment=name,
+                    task=task,
+                    status="failed" if test in failures else "passed",
+                    score=0.0 if test in failures else points,
+                    max_score=points,
+                    feedback=failures.get(test),
+                )
+                for test, points in tests
+            ]
+            task_results.append(
+                TaskResult(
+                    id=task,
+                    title=f"task {task}",
+                    score=sum(r.score for r in results),
+                    max_score=sum(r.max_score for r in results),
+                    tests=results,
+                )
+            )
+        assignments.append(
+            AssignmentResult(
+                name=name,
+                title=title,
+                score=sum(t.score for t in task_results),
+                max_score=sum(t.max_score for t in task_results),
+                tasks=task_results,
+            )
+        )
+    report = GradingReport(submission=student, assignments=assignments, isolation="bubblewrap")
+    return Outcome(
+        student=student, source=f"/class/{student}", content_hash=content_hash, status="graded", report=report
+    )
+
+
+def errored(student: str, reason: str, content_hash: str = "h1") -> Outcome:
+    return Outcome(
+        student=student, source=f"/class/{student}.zip", content_hash=content_hash, status="error", reason=reason
+    )
+
+
+# a class of five: full marks, three mistakes (one twice), a timeout, an archive that cannot be read, one mistake
+CLASS = [
+    graded("alice"),
+    graded(
+        "bob",
+        {
+            "test_cell.py::test_batch[2]": wrong("rnn_missing_bias"),
+            "test_forward.py::test_sequence": wrong("rnn_missing_bias"),
+            "test_gru.py::test_step[1]": wrong("gru_update_flipped"),
+        },
+    ),
+    graded("carol", {"test_cell.py::test_batch[1]": TIMEOUT}),
+    errored("dave", "dave.zip is not a zip archive: re-upload it"),
+    graded("erin", {"test_cell.py::test_batch[2]": wrong("rnn_missing_bias")}),
+]
+
+
+@pytest.fixture
+def book(tmp_path: Path) -> Path:
+    """A gradebook holding CLASS, recorded in a scrambled order."""
+    path = tmp_path / "gradebook.sqlite"
+    with Gradebook(path) as gradebook:
+        for outcome in reversed(CLASS):
+            gradebook.record(outcome)
+    return path
+
+
+def test_latest_rebuilds_every_outcome_after_reopening(book: Path) -> None:
+    with Gradebook(book) as gradebook:
+        assert gradebook.latest() == CLASS
+
+
+def test_latest_is_each_students_newest_attempt(book: Path) -> None:
+    regraded = graded("bob", content_hash="h2")
+    with Gradebook(book) as gradebook:
+        gradebook.record(regraded)
+        gradebook.record(errored("zoe", "empty folder"))
+        latest = gradebook.latest()
+    assert [o.student for o in latest] == ["alice", "bob", "carol", "dave", "erin", "zoe"]
+    assert latest[1] == regraded
+
+
+def test_needs_grading_skips_only_an_unchanged_graded_submission(book: Path) -> None:
+    with Gradebook(book) as gradebook:
+        assert not gradebook.needs_grading("alice", "h1")
+        assert gradebook.needs_grading("alice", "h2")
+        assert gradebook.needs_grading("dave", "h1"), "an errored attempt is retried"
+        assert gradebook.needs_grading("nobody", "h1")
+        gradebook.record(graded("alice", content_hash="h2"))
+        assert gradebook.needs_grading("alice", "h1"), "going back to an older submission grades it again"
+        gradebook.record(errored("alice", "crashed", content_hash="h2"))
+        assert gradebook.needs_grading("alice", "h2"), "the latest attempt decides, not an older graded one"
+
+
+def test_an_interrupted_batch_keeps_what_it_recorded(tmp_path: Path) -> None:
+    path = tmp_path / "gradebook.sqlite"
+    with pytest.raises(KeyboardInterrupt), Gradebook(path) as gradebook:
+        for outcome in CLASS[:2]:
+            gradebook.record(outcome)
+        raise KeyboardInterrupt
+    with Gradebook(path) as gradebook:
+        assert gradebook.latest() == CLASS[:2]
+
+
+def test_a_failed_record_writes_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "gradebook.sqlite"
+    broken = graded("frank").model_copy(update={"status": "unknown"})  # the CHECK constraint refuses it
+    with Gradebook(path) as gradebook:
+        gradebook.record(CLASS[0])
+        with pytest.raises(sqlite3.IntegrityError):
+            gradebook.record(broken)
+        assert gradebook.latest() == CLASS[:1]
+    with sqlite3.connect(path) as connection:
+        assert connection.execute("SELECT id FROM students ORDER BY id").fetchall() == [("alice",)]
+
+
+def test_tables_hold_attempts_and_per_test_results(book: Path) -> None:
+    with sqlite3.connect(book) as connection:
+        assert connection.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+        assert connection.execute("SELECT name, title FROM assignments ORDER BY name").fetchall() == [
+            ("gated_cells", "Gated cells"),
+            ("rnn_forward", "The Elman RNN forward pass"),
+        ]
+        attempts = connection.execute(
+            "SELECT student, status, reason, score, max_score, report IS NOT NULL FROM attempts ORDER BY student"
+        ).fetchall()
+        assert attempts[1] == ("bob", "graded", None, 2.0, 6.0, 1)
+        assert attempts[3] == ("dave", "error", "dave.zip is not a zip archive: re-upload it", None, None, 0)
+        rows = connection.execute(
+            "SELECT r.assignment, r.task, r.test, r.status, r.score, r.max_score, r.kind, r.diagnosis"
+            " FROM results r JOIN attempts a ON a.id = r.attempt WHERE a.student = 'bob' AND r.status = 'failed'"
+            " ORDER BY r.test"
+        ).fetchall()
+        assert rows == [
+            ("rnn_forward", "1.1", "test_cell.py::test_batch[2]", "failed", 0.0, 1.0, "value", "rnn_missing_bias"),
+            ("rnn_forward", "1.2", "test_forward.py::test_sequence", "failed", 0.0, 2.0, "value", "rnn_missing_bias"),
+            ("gated_cells", "2.1", "test_gru.py::test_step[1]", "failed", 0.0, 1.0, "value", "gru_update_flipped"),
+        ]
+        assert connection.execute("SELECT count(*) FROM results").fetchone() == (4 * 5,)
+
+
+def test_a_gradebook_of_another_schema_version_is_refused(book: Path) -> None:
+    with sqlite3.connect(book) as connection:
+        connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    with pytest.raises(
+        GradebookError, match=rf"{re.escape(str(book))}: gradebook schema version {SCHEMA_VERSION + 1}.*--db"
+    ):
+        Gradebook(book)
+
+
+def test_a_file_that_is_not_a_gradebook_is_refused(tmp_path: Path) -> None:
+    text = tmp_path / "notes.txt"
+    text.write_text("not a database, but long enough to have a header that SQLite reads and rejects" * 10)
+    with pytest.raises(GradebookError, match=rf"{re.escape(str(text))}: not a gradebook.*--db"):
+        Gradebook(text)
+    other = tmp_path / "other.sqlite"
+    with sqlite3.connect(other) as connection:
+        connection.execute("CREATE TABLE things (x)")
+    with pytest.raises(GradebookError, match=rf"{re.escape(str(other))}: an SQLite file that is not a gradebook"):
+        Gradebook(other)
+    with pytest.raises(GradebookError, match=r"cannot open.*folder exists"):
+        Gradebook(tmp_path / "missing" / "gradebook.sqlite")
