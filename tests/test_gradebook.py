@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import csv
 import re
 import sqlite3
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from grader.batch.export import FeedbackFormat, export_csv, export_feedback, gradebook_command
 from grader.batch.gradebook import SCHEMA_VERSION, Gradebook, GradebookError
 from grader.batch.outcome import Outcome
 from grader.feedback import Feedback
+from grader.formats import render
 from grader.results import AssignmentResult, GradingReport, TaskResult, TestResult
 
 # (assignment, title) -> task -> [(test, points)]
@@ -203,3 +207,81 @@ def test_a_file_that_is_not_a_gradebook_is_refused(tmp_path: Path) -> None:
         Gradebook(other)
     with pytest.raises(GradebookError, match=r"cannot open.*folder exists"):
         Gradebook(tmp_path / "missing" / "gradebook.sqlite")
+
+
+def test_csv_has_a_row_per_student_and_a_column_per_assignment_and_task(tmp_path: Path) -> None:
+    path = tmp_path / "grades.csv"
+    export_csv(CLASS, path)
+    with path.open(newline="") as file:
+        reader = csv.DictReader(file)
+        rows = list(reader)
+    assert reader.fieldnames == [
+        "student",
+        "rnn_forward",
+        "rnn_forward.1.1",
+        "rnn_forward.1.2",
+        "gated_cells",
+        "gated_cells.2.1",
+        "total",
+        "max",
+        "percent",
+        "status",
+        "reason",
+    ]
+    assert [row["student"] for row in rows] == ["alice", "bob", "carol", "dave", "erin"]
+    assert rows[1] == {
+        "student": "bob",
+        "rnn_forward": "1",
+        "rnn_forward.1.1": "1",
+        "rnn_forward.1.2": "0",
+        "gated_cells": "1",
+        "gated_cells.2.1": "1",
+        "total": "2",
+        "max": "6",
+        "percent": "33.33",
+        "status": "graded",
+        "reason": "",
+    }
+    assert rows[3] == dict.fromkeys(reader.fieldnames, "") | {
+        "student": "dave",
+        "status": "error",
+        "reason": "dave.zip is not a zip archive: re-upload it",
+    }
+
+
+@pytest.mark.parametrize("fmt", ["markdown", "html"])
+def test_one_feedback_file_per_student(tmp_path: Path, fmt: FeedbackFormat) -> None:
+    folder = tmp_path / "feedback"
+    written = export_feedback(CLASS, folder, fmt)
+    suffix = ".md" if fmt == "markdown" else ".html"
+    assert sorted(folder.iterdir()) == written == [folder / f"{o.student}{suffix}" for o in CLASS]
+    assert (folder / f"bob{suffix}").read_text() == render(CLASS[1].report, fmt)  # type: ignore[arg-type]
+    dave = (folder / f"dave{suffix}").read_text()
+    assert "could not be graded: dave.zip is not a zip archive: re-upload it" in dave
+    assert "Tests passed" not in dave and "rnn_forward" not in dave
+
+
+def test_a_student_id_that_is_not_a_file_name_is_refused_before_writing(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match=r"'\.\.' is not a file name"):
+        export_feedback([CLASS[0], errored("..", "?")], tmp_path / "feedback")
+    assert not (tmp_path / "feedback").exists()
+
+
+def test_export_command_writes_csv_and_feedback(book: Path, tmp_path: Path) -> None:
+    grades, folder = tmp_path / "grades.csv", tmp_path / "feedback"
+    args = ["export", "--db", str(book), "--csv", str(grades), "--feedback", str(folder), "--format", "html"]
+    result = CliRunner().invoke(gradebook_command, args)
+    assert result.exit_code == 0, result.output
+    assert f"{grades}: 5 students" in result.output and f"{folder}: 5 feedback files" in result.output
+    assert len(grades.read_text().splitlines()) == 1 + 5
+    assert sorted(p.name for p in folder.iterdir()) == [f"{o.student}.html" for o in CLASS]
+
+
+def test_export_command_refuses_nothing_to_do_and_a_foreign_file(book: Path, tmp_path: Path) -> None:
+    result = CliRunner().invoke(gradebook_command, ["export", "--db", str(book)])
+    assert result.exit_code == 2 and "give --csv FILE, --feedback DIR or both" in result.output
+    other = tmp_path / "other.sqlite"
+    with sqlite3.connect(other) as connection:
+        connection.execute("CREATE TABLE things (x)")
+    result = CliRunner().invoke(gradebook_command, ["export", "--db", str(other), "--csv", str(tmp_path / "g.csv")])
+    assert result.exit_code == 1 and "an SQLite file that is not a gradebook" in result.output
