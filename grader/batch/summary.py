@@ -87,7 +87,7 @@ def task_rates(reports: list[GradingReport]) -> list[TaskRate]:
             key = (assignment.name, task.id)
             rate = rates.setdefault(key, TaskRate(assignment=key[0], task=key[1], title=task.title, full=0, students=0))
             rate.students += 1
-            rate.full += task.score >= task.max_score
+            rate.full += task.score >= task.max_score - 1e-9  # shares of a task's points may not sum exactly
     order = list(dict.fromkeys(rate.assignment for rate in rates.values()))
     return sorted(rates.values(), key=lambda rate: order.index(rate.assignment))
 
@@ -141,6 +141,7 @@ class ClassSummary(BaseModel):
 
     @classmethod
     def of(cls, outcomes: Sequence[Outcome]) -> ClassSummary:
+        """The summary of ``outcomes``, one per student."""
         reports = [o.report for o in outcomes if o.report]
         percents = [r.percent for r in reports]
         incomplete = [u for u in map(unfinished, outcomes) if u]
