@@ -9,6 +9,8 @@ import click
 from rich.console import Console
 
 from grader import __version__
+from grader.batch.command import batch
+from grader.batch.export import gradebook_command
 from grader.engine import SubmissionError, grade_submission
 from grader.formats import FORMATS, render
 from grader.formats.text import print_text
@@ -135,3 +137,7 @@ def validate(assignments: tuple[str, ...], course: Path | None) -> None:
     print_validation(validations, Console(highlight=False))
     if not all(v.ok for v in validations):
         sys.exit(1)
+
+
+main.add_command(batch)
+main.add_command(gradebook_command)

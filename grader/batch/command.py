@@ -1,0 +1,124 @@
+"""``grader batch SUBMISSIONS``: grade a class, keep the grades in the gradebook, show the instructor's summary."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, Task, TextColumn, TimeRemainingColumn
+from rich.text import Text
+
+from grader.batch.discover import discover, source_hash
+from grader.batch.gradebook import Gradebook, GradebookError
+from grader.batch.outcome import Outcome
+from grader.batch.run import BatchSettings, run_dask, run_local
+from grader.batch.summary import print_summary, write_summary
+from grader.sandbox import Limits
+
+
+class RateColumn(ProgressColumn):
+    """Submissions per second so far."""
+
+    def render(self, task: Task) -> Text:
+        rate = task.completed / task.elapsed if task.elapsed else 0.0
+        return Text(f"{rate:.2f}/s")
+
+
+@click.command()
+@click.argument("submissions", type=click.Path(path_type=Path, file_okay=False, exists=True))
+@click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(min=1),
+    default=os.cpu_count() or 1,
+    show_default=True,
+    help="Submissions graded at once on this machine.",
+)
+@click.option(
+    "--db",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=Path("gradebook.sqlite"),
+    show_default=True,
+    help="The gradebook (SQLite) that keeps every attempt.",
+)
+@click.option("--regrade", is_flag=True, help="Grade every submission, also those unchanged since their last grade.")
+@click.option(
+    "--summary",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Write the instructor's summary (self-contained HTML) here.",
+)
+@click.option("--scheduler", metavar="ADDRESS", help="Grade on this Dask scheduler (e.g. tcp://host:8786).")
+@click.option("--assignment", "-a", "assignments", multiple=True, metavar="NAME", help="Grade only this assignment.")
+@click.option(
+    "--course",
+    type=click.Path(path_type=Path, file_okay=False, exists=True),
+    envvar="GRADER_COURSE",
+    help="The course folder (holding assignments/ and reference/).",
+)
+@click.option("--time-limit", type=click.FloatRange(min=0.1), metavar="SECONDS", help="Wall time per test.")
+@click.option(
+    "--memory",
+    type=click.IntRange(min=256),
+    metavar="MIB",
+    default=Limits().memory_bytes >> 20,
+    show_default=True,
+    help="MiB of address space for each student's worker.",
+)
+def batch(
+    submissions: Path,
+    jobs: int,
+    db: Path,
+    regrade: bool,
+    summary: Path | None,
+    scheduler: str | None,
+    assignments: tuple[str, ...],
+    course: Path | None,
+    time_limit: float | None,
+    memory: int,
+) -> None:
+    """Grade every student's submission in SUBMISSIONS: one folder or archive (.zip, .tar.gz) per student,
+    or nbgrader's submitted/<student>/<assignment>/ layout."""
+    console = Console(highlight=False)
+    settings = BatchSettings(
+        course=course.resolve() if course else None,
+        only=list(assignments) or None,
+        time_limit=time_limit,
+        limits=Limits(memory_bytes=memory << 20),
+    )
+    try:
+        book = Gradebook(db)
+    except GradebookError as error:
+        console.print(f"error: {error}")
+        sys.exit(2)
+    with book as gradebook:
+        entries = [(entry, source_hash(entry)) for entry in discover(submissions)]
+        work = [(e, h) for e, h in entries if regrade or gradebook.needs_grading(e.student, h)]
+        console.print(
+            f"{len(entries)} submissions, {len(entries) - len(work)} unchanged since graded, "
+            f"{len(work)} to grade" + (f" on {scheduler}" if scheduler else f" with {jobs} jobs")
+        )
+        columns = (TextColumn("grading"), BarColumn(), MofNCompleteColumn(), RateColumn(), TimeRemainingColumn())
+        with Progress(*columns, console=console) as progress:
+            task = progress.add_task("grading", total=len(work))
+
+            def keep(outcome: Outcome) -> None:
+                gradebook.record(outcome)
+                progress.advance(task)
+
+            try:
+                if scheduler:
+                    run_dask(work, settings, scheduler, keep)
+                else:
+                    run_local(work, settings, jobs, keep)
+            except KeyboardInterrupt:
+                progress.stop()
+                console.print(f"interrupted: {int(progress.tasks[0].completed)} graded submissions are kept in {db}")
+                sys.exit(130)
+        outcomes = gradebook.latest()
+    print_summary(outcomes, console)
+    if summary:
+        write_summary(outcomes, summary)
+        console.print(f"summary: {summary}")
