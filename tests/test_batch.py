@@ -1,0 +1,155 @@
+"""``grader batch`` end to end: a class with hostile submissions, re-runs, interruption, and a Dask cluster."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from grader.batch.discover import discover, source_hash
+from grader.batch.gradebook import Gradebook
+from grader.batch.outcome import Outcome
+from grader.batch.run import BatchSettings, run_dask, run_local
+
+ROOT = Path(__file__).resolve().parent.parent
+REFERENCE = ROOT / "reference" / "rnn_forward.py"
+REDTEAM = ROOT / "tests" / "submissions" / "redteam"
+GRADER = [sys.executable, "-m", "grader"]
+
+
+def good_class(folder: Path, students: int) -> Path:
+    """``students`` correct rnn_forward submissions, every fifth one zipped."""
+    folder.mkdir()
+    for i in range(students):
+        name = f"student{i:03d}"
+        if i % 5 == 0:
+            with zipfile.ZipFile(folder / f"{name}.zip", "w") as archive:
+                archive.write(REFERENCE, f"{name}/rnn_forward.py")
+        else:
+            (folder / name).mkdir()
+            shutil.copy(REFERENCE, folder / name)
+    return folder
+
+
+def batch(folder: Path, db: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [
+            *GRADER,
+            "batch",
+            str(folder),
+            "--db",
+            str(db),
+            "--assignment",
+            "rnn_forward",
+            "--time-limit",
+            "1",
+            "--jobs",
+            "2",
+            *extra,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+
+
+def kinds(outcome: Outcome) -> set[str]:
+    assert outcome.report is not None
+    return {t.feedback.kind for a in outcome.report.assignments for t in a.tests if t.feedback}
+
+
+def test_hostile_submissions_cost_only_their_own_grade(tmp_path: Path):
+    folder = good_class(tmp_path / "class", 50)
+    for name in ("infinite_loop", "os_exit", "memory_hog"):
+        shutil.copytree(REDTEAM / name, folder / f"bad_{name}")
+    (folder / "bad_archive.zip").write_bytes(b"PK\x03\x04 truncated")
+    result = batch(folder, tmp_path / "gb.sqlite", "--summary", str(tmp_path / "summary.html"))
+    assert result.returncode == 0, result.stderr
+    with Gradebook(tmp_path / "gb.sqlite") as gradebook:
+        outcomes = {o.student: o for o in gradebook.latest()}
+    assert len(outcomes) == 54
+    good = [o for name, o in outcomes.items() if name.startswith("student")]
+    assert all(o.status == "graded" and o.percent == pytest.approx(100.0) for o in good)
+    assert outcomes["bad_archive"].status == "error" and "not a readable archive" in (
+        outcomes["bad_archive"].reason or ""
+    )
+    assert "timeout" in kinds(outcomes["bad_infinite_loop"])
+    assert "exception" in kinds(outcomes["bad_os_exit"])
+    assert "resources" in kinds(outcomes["bad_memory_hog"])
+    assert all(0 < outcomes[f"bad_{n}"].percent < 100 for n in ("infinite_loop", "os_exit", "memory_hog"))
+    assert "bad_archive" in (tmp_path / "summary.html").read_text()
+
+
+def test_unchanged_submissions_are_skipped_unless_regraded(tmp_path: Path):
+    folder = good_class(tmp_path / "class", 2)
+    db = tmp_path / "gb.sqlite"
+    assert "2 to grade" in batch(folder, db).stdout
+    assert "0 to grade" in batch(folder, db).stdout
+    (folder / "student001" / "rnn_forward.py").write_text(REFERENCE.read_text() + "\n# changed\n")
+    assert "1 to grade" in batch(folder, db).stdout
+    assert "2 to grade" in batch(folder, db, "--regrade").stdout
+
+
+def test_ctrl_c_keeps_what_was_graded(tmp_path: Path):
+    folder = good_class(tmp_path / "class", 12)
+    db = tmp_path / "gb.sqlite"
+    process = subprocess.Popen(
+        [*GRADER, "batch", str(folder), "--db", str(db), "--assignment", "rnn_forward", "--jobs", "1"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        if db.exists() and sqlite3.connect(db).execute("select count(*) from attempts").fetchone()[0] >= 2:
+            break
+        time.sleep(0.2)
+    process.send_signal(signal.SIGINT)
+    output, _ = process.communicate(timeout=120)
+    assert process.returncode == 130, output
+    assert "interrupted" in output
+    with Gradebook(db) as gradebook:
+        kept = gradebook.latest()
+    assert 2 <= len(kept) < 12
+    assert all(o.status == "graded" for o in kept)
+
+
+def test_a_dask_cluster_gives_the_same_results(tmp_path: Path):
+    distributed = pytest.importorskip("distributed")
+    folder = good_class(tmp_path / "class", 2)
+    shutil.copytree(ROOT / "tests" / "submissions" / "typical", folder / "typical")
+    work = [(entry, source_hash(entry)) for entry in discover(folder)]
+    settings = BatchSettings(only=["rnn_forward", "gated_cells"])
+
+    def graded(run) -> dict[str, list[tuple[str, float, str | None]]]:
+        outcomes: list[Outcome] = []
+        run(outcomes.append)
+        return {
+            o.student: [
+                (t.name, t.score, t.feedback.render() if t.feedback else None)
+                for a in o.report.assignments
+                for t in a.tests
+            ]
+            for o in outcomes
+            if o.report
+        }
+
+    local = graded(lambda keep: run_local(work, settings, 2, keep))
+    with distributed.LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=None,
+        env={"PYTHONPATH": os.pathsep.join(sys.path)},
+    ) as cluster:
+        remote = graded(lambda keep: run_dask(work, settings, cluster.scheduler_address, keep))
+    assert remote == local
+    assert set(local) == {"student000", "student001", "typical"}
