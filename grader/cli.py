@@ -141,3 +141,8 @@ def validate(assignments: tuple[str, ...], course: Path | None) -> None:
 
 main.add_command(batch)
 main.add_command(gradebook_command)
+
+
+from grader.release.command import release  # noqa: E402
+
+main.add_command(release)

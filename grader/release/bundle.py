@@ -1,0 +1,64 @@
+"""The student bundle: a folder a student works in, and that ``grader run . --public`` grades as its own course.
+
+Layout: the starter modules at the root, their notebooks in ``notebooks/``, ``assignments/course.toml`` (the title,
+no seed) and ``assignments/<name>/{assignment.toml, handout.md, tests/public/...}``, a README, the CI workflow in
+``.github/workflows/`` and the grader's wheel and constraints in ``.grader/``. Never a hidden test, a reference
+solution, a mistake catalogue or the seed.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from grader.release.contents import public_files, reference, student_course_toml
+from grader.release.errors import ReleaseError
+from grader.release.notebooks import starter_notebook, write_notebook
+from grader.release.resources import render, template_text
+from grader.release.wheel import checkout_file, copy_wheel
+from grader.release.workflows import WORKFLOWS, Workflow
+from grader.spec import Course
+from grader.starter import write_starter
+
+
+def empty_folder(out: Path) -> None:
+    """Create ``out``, refusing to write into a folder that already holds files (a student's work, maybe)."""
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise ReleaseError(f"{out}: exists and is not an empty folder; give a new folder to --out")
+    out.mkdir(parents=True, exist_ok=True)
+
+
+def write_text(path: Path, text: str) -> Path:
+    """Write ``text`` to ``path``, creating its folder."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def write_bundle(course: Course, names: list[str], out: Path, wheel: Path | None, workflow: Workflow) -> list[Path]:
+    """Write the student bundle of assignments ``names`` into the new folder ``out``; the files written."""
+    empty_folder(out)
+    written = [write_text(out / "assignments" / "course.toml", student_course_toml(course))]
+    for name in names:
+        assignment = course.assignment(name)
+        for file in public_files(course, name):
+            target = out / "assignments" / name / file.relative_to(assignment.folder)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            written.append(Path(shutil.copy2(file, target)))
+        written.append(write_starter(reference(course, name), out / f"{name}.py"))
+        notebook = starter_notebook(assignment, reference(course, name))
+        written.append(write_notebook(notebook, out / "notebooks" / f"{name}.ipynb"))
+    shipped = copy_wheel(wheel, out / ".grader")
+    written.append(shipped)
+    written.append(Path(shutil.copy2(checkout_file("constraints.txt"), out / ".grader" / "constraints.txt")))
+    name = WORKFLOWS[workflow]
+    written.append(write_text(out / ".github" / "workflows" / name, template_text(name)))
+    readme = render(
+        "student-readme.md.j2",
+        title=course.spec.title,
+        assignments=[course.assignment(n) for n in names],
+        wheel=shipped.name,
+        workflow=workflow,
+    )
+    written.append(write_text(out / "README.md", readme))
+    return written
