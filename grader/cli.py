@@ -146,3 +146,7 @@ main.add_command(gradebook_command)
 from grader.release.command import release  # noqa: E402
 
 main.add_command(release)
+
+from grader.ci.command import ci  # noqa: E402
+
+main.add_command(ci)

@@ -1,0 +1,107 @@
+"""``grader ci``: grade a submission in GitHub Actions and write what GitHub shows, all from one report: the job
+summary, annotations on the failing functions, GitHub Classroom's result, the pull-request comment, and the
+score as step outputs."""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import click
+
+from grader.ci.annotations import error_annotations
+from grader.ci.classroom import classroom_result, encode
+from grader.ci.comment import comment_body, error_body
+from grader.ci.locate import Locator
+from grader.ci.workflow import append, command, set_outputs
+from grader.engine import SubmissionError, grade_submission
+from grader.formats import markdown
+from grader.formats.summary import points
+from grader.release.errors import ReleaseError
+from grader.spec import Course, SpecError, default_course
+
+FileOption = click.Path(path_type=Path, dir_okay=False)
+
+
+@contextmanager
+def course_for(submission: Path, course: Path | None, hidden: Path | None, key_env: str) -> Iterator[Course]:
+    """The course to grade with: the decrypted hidden bundle (in a temporary folder, removed afterwards), else
+    ``--course``, else the submission itself when it is a released bundle, else grader's checkout."""
+    if hidden is None:
+        yield Course(course) if course else default_course(submission)
+        return
+    from grader.release.hidden import extract_hidden_bundle, key_from_env  # cryptography, only when it is needed
+
+    with tempfile.TemporaryDirectory(prefix="grader-hidden-") as tmp:
+        yield extract_hidden_bundle(hidden, key_from_env(key_env), Path(tmp))
+
+
+@click.command()
+@click.argument("submission", type=click.Path(path_type=Path))
+@click.option("--public", is_flag=True, help="Run only the public tests.")
+@click.option("--assignment", "-a", "assignments", multiple=True, metavar="NAME", help="Grade only NAME; repeatable.")
+@click.option(
+    "--course",
+    type=click.Path(path_type=Path, file_okay=False, exists=True),
+    envvar="GRADER_COURSE",
+    help="The course folder; default: SUBMISSION itself when it is a released bundle.",
+)
+@click.option("--hidden-bundle", type=FileOption, help="Grade with this encrypted hidden bundle (grader release).")
+@click.option("--key-env", default="GRADER_HIDDEN_KEY", show_default=True, metavar="NAME", help="Its key's variable.")
+@click.option("--summary", type=FileOption, envvar="GITHUB_STEP_SUMMARY", help="Append the markdown report here.")
+@click.option("--annotations", "annotate", is_flag=True, help="Print ::error annotations on the failing functions.")
+@click.option(
+    "--classroom-output",
+    type=FileOption,
+    envvar="GITHUB_OUTPUT",
+    help="Append the step outputs result (GitHub Classroom's), score, max-score and percent here.",
+)
+@click.option("--comment", type=FileOption, help="Write the pull-request comment (with its marker) here.")
+@click.option("--fail-under", type=click.FloatRange(0, 100), metavar="PCT", help="Exit with 1 below PCT percent.")
+def ci(
+    submission: Path,
+    public: bool,
+    assignments: tuple[str, ...],
+    course: Path | None,
+    hidden_bundle: Path | None,
+    key_env: str,
+    summary: Path | None,
+    annotate: bool,
+    classroom_output: Path | None,
+    comment: Path | None,
+    fail_under: float | None,
+) -> None:
+    """Grade SUBMISSION in GitHub Actions: job summary, annotations, Classroom result, comment, one report."""
+    try:
+        with course_for(submission, course, hidden_bundle, key_env) as loaded:
+            report = grade_submission(submission, loaded, assignments or None, "public" if public else "hidden")
+            locator = Locator(submission)
+            result = classroom_result(report, loaded, locator)
+            lines = error_annotations(report, loaded, locator) if annotate else []
+    except (SubmissionError, SpecError, ReleaseError) as error:
+        click.echo(command("error", str(error), title="not graded"))
+        if comment is not None:
+            comment.write_text(error_body(str(error)), encoding="utf-8")
+        if summary is not None:
+            append(summary, f"# Grading report\n\n**Not graded:** {error}\n")
+        sys.exit(2)
+    for line in lines:
+        click.echo(line)
+    if summary is not None:
+        append(summary, markdown.render(report))
+    if comment is not None:
+        comment.write_text(comment_body(report), encoding="utf-8")
+    if classroom_output is not None:
+        outputs = {
+            "result": encode(result),
+            "score": points(report.score),
+            "max-score": points(report.max_score),
+            "percent": f"{report.percent:.1f}",
+        }
+        set_outputs(classroom_output, outputs)
+    click.echo(f"{points(report.score)} / {points(report.max_score)} ({report.percent:.1f}%)", err=True)
+    if fail_under is not None and report.percent < fail_under:
+        sys.exit(1)
