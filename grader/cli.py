@@ -15,11 +15,10 @@ from grader.engine import SubmissionError, grade_submission
 from grader.formats import FORMATS, render
 from grader.formats.text import print_text
 from grader.mistakes import MutantError
+from grader.options import course_option, grading_options
 from grader.sandbox import Limits
 from grader.spec import Course, SpecError, default_course
 from grader.validate import print_validation, validate_assignment
-
-LIMIT_HELP = Limits.model_fields
 
 
 def load_course(folder: Path | None, submission: Path | None = None) -> Course:
@@ -34,14 +33,7 @@ def main() -> None:
 
 @main.command()
 @click.argument("submission", type=click.Path(path_type=Path))
-@click.option(
-    "--assignment",
-    "-a",
-    "assignments",
-    multiple=True,
-    metavar="NAME",
-    help="Grade only this assignment (the module stem, e.g. gated_cells); repeatable.",
-)
+@grading_options
 @click.option("--public", is_flag=True, help="Run only the public tests (they need no hidden tests nor reference).")
 @click.option(
     "--format", "fmt", type=click.Choice(list(FORMATS)), default="text", show_default=True, help="Output format."
@@ -57,26 +49,6 @@ def main() -> None:
     type=click.FloatRange(0, 100),
     metavar="PCT",
     help="Exit with code 1 when the score is below PCT percent.",
-)
-@click.option(
-    "--course",
-    type=click.Path(path_type=Path, file_okay=False, exists=True),
-    envvar="GRADER_COURSE",
-    help="The course folder (holding assignments/); default: the one grader was installed from.",
-)
-@click.option(
-    "--time-limit",
-    type=click.FloatRange(min=0.1),
-    metavar="SECONDS",
-    help="Wall time per test, instead of each assignment's own.",
-)
-@click.option(
-    "--memory",
-    type=click.IntRange(min=256),
-    metavar="MIB",
-    default=Limits().memory_bytes >> 20,
-    show_default=True,
-    help=f"MiB of {LIMIT_HELP['memory_bytes'].description}.",
 )
 def run(
     submission: Path,
@@ -119,12 +91,7 @@ def run(
 
 @main.command()
 @click.argument("assignments", nargs=-1, metavar="[ASSIGNMENT]...")
-@click.option(
-    "--course",
-    type=click.Path(path_type=Path, file_okay=False, exists=True),
-    envvar="GRADER_COURSE",
-    help="The course folder (holding assignments/ and reference/).",
-)
+@course_option
 def validate(assignments: tuple[str, ...], course: Path | None) -> None:
     """Prove the hidden tests: the reference gets full marks, the starter none, every catalogued mistake is
     caught and named. Exits with 1 when one is not."""

@@ -16,6 +16,7 @@ from grader.batch.gradebook import Gradebook, GradebookError
 from grader.batch.outcome import Outcome
 from grader.batch.run import BatchSettings, run_dask, run_local
 from grader.batch.summary import print_summary, write_summary
+from grader.options import grading_options
 from grader.sandbox import Limits
 
 
@@ -51,22 +52,7 @@ class RateColumn(ProgressColumn):
     help="Write the instructor's summary (self-contained HTML) here.",
 )
 @click.option("--scheduler", metavar="ADDRESS", help="Grade on this Dask scheduler (e.g. tcp://host:8786).")
-@click.option("--assignment", "-a", "assignments", multiple=True, metavar="NAME", help="Grade only this assignment.")
-@click.option(
-    "--course",
-    type=click.Path(path_type=Path, file_okay=False, exists=True),
-    envvar="GRADER_COURSE",
-    help="The course folder (holding assignments/ and reference/).",
-)
-@click.option("--time-limit", type=click.FloatRange(min=0.1), metavar="SECONDS", help="Wall time per test.")
-@click.option(
-    "--memory",
-    type=click.IntRange(min=256),
-    metavar="MIB",
-    default=Limits().memory_bytes >> 20,
-    show_default=True,
-    help="MiB of address space for each student's worker.",
-)
+@grading_options
 def batch(
     submissions: Path,
     jobs: int,

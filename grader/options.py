@@ -1,0 +1,50 @@
+"""Command-line options shared by several commands, each defined once."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from grader.sandbox import Limits
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+course_option = click.option(
+    "--course",
+    type=click.Path(path_type=Path, file_okay=False, exists=True),
+    envvar="GRADER_COURSE",
+    help="The course folder (holding assignments/); default: $GRADER_COURSE, a released bundle being graded, or "
+    "the checkout grader was installed from.",
+)
+assignment_option = click.option(
+    "--assignment",
+    "-a",
+    "assignments",
+    multiple=True,
+    metavar="NAME",
+    help="Only this assignment (the module stem, e.g. gated_cells); repeatable.",
+)
+time_limit_option = click.option(
+    "--time-limit",
+    type=click.FloatRange(min=0.1),
+    metavar="SECONDS",
+    help="Wall time per test, instead of each assignment's own.",
+)
+memory_option = click.option(
+    "--memory",
+    type=click.IntRange(min=256),
+    metavar="MIB",
+    default=Limits().memory_bytes >> 20,
+    show_default=True,
+    help=f"MiB of {Limits.model_fields['memory_bytes'].description} (each student's worker).",
+)
+
+
+def grading_options(command: F) -> F:
+    """The options of every command that grades submissions."""
+    for option in (memory_option, time_limit_option, course_option, assignment_option):
+        command = option(command)
+    return command
