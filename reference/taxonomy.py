@@ -71,7 +71,8 @@ def many_to_many_loss(logits: Tensor, targets: Tensor, lengths: Tensor | None = 
     z_y = logits.gather(-1, targets.unsqueeze(-1)).squeeze(-1)  # (T, B)
     loss = torch.logsumexp(logits, dim=-1) - z_y  # (T, B)
     valid = torch.arange(T).unsqueeze(1) < lengths  # (T, B): t < L_b
-    return torch.where(valid, loss, 0.0).sum(dim=0).mean()
+    per_sequence = torch.where(valid, loss, 0.0).sum(dim=0)  # (B,): summed over each sequence's valid steps
+    return per_sequence.mean()
     ### END SOLUTION
 
 
@@ -81,7 +82,5 @@ def one_to_many_loss(logits: Tensor, targets: Tensor) -> Tensor:
     logits (T, B, C), targets (T, B) class ids -> loss, a 0-dim tensor of logits' dtype
     """
     ### BEGIN SOLUTION
-    z_y = logits.gather(-1, targets.unsqueeze(-1)).squeeze(-1)  # (T, B)
-    loss = torch.logsumexp(logits, dim=-1) - z_y  # (T, B)
-    return loss.sum(dim=0).mean()
+    return many_to_many_loss(logits, targets)  # equation (3) with L_b = T for every sequence
     ### END SOLUTION
