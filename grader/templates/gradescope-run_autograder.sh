@@ -17,12 +17,15 @@ cat "$log" >&2
 
 if [ ! -s "$results" ]; then
     "$venv/bin/python" - "$results" "$log" "$status" <<'PY'
-import json
 import sys
+from pathlib import Path
+
+from grader.formats.gradescope import GradescopeResults
 
 results, log, status = sys.argv[1:]
-reason = open(log, encoding="utf-8", errors="replace").read().strip() or f"the grader stopped with exit code {status}"
-json.dump({"score": 0.0, "output": f"Your submission could not be graded.\n\n{reason}", "visibility": "visible",
-           "tests": []}, open(results, "w", encoding="utf-8"), indent=2)
+reason = Path(log).read_text(encoding="utf-8", errors="replace").strip() or f"the grader stopped with exit code {status}"
+output = f"Your submission could not be graded.\n\n{reason}"
+report = GradescopeResults(score=0.0, output=output, visibility="visible", extra_data={"exit_code": int(status)}, tests=[])
+Path(results).write_text(report.model_dump_json(indent=2), encoding="utf-8")
 PY
 fi
