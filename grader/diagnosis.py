@@ -89,7 +89,8 @@ class Diagnoser:
                     found.append((0.0, order, mistake))
                 continue
             if raised is None and not same(out, expected) and same(got, out):
-                found.append((distance(got, out), order, mistake))
+                gap = distance(got, out)
+                found.append((0.0 if gap <= tolerance.atol else gap, order, mistake))  # ties: catalogue order
         return [mistake for *_, mistake in sorted(found, key=lambda item: item[:2])]
 
     def diagnose(
