@@ -55,14 +55,7 @@ class SubmissionWorker:
                 )
                 raise GradingFailure(self.broken_imports[module]) from None
             self.imported.add(module)
-        reply = self._record_printed(module, self._request(message, timeout, what))
-        if reply.get("kind") == "import" and not reply["ok"]:
-            self.broken_imports[module] = Feedback(
-                kind="import",
-                message=clean_text(str(reply.get("message")), 2000),
-                traceback=clean_text(str(reply.get("traceback", "")), 4000) or None,
-            )
-        return reply
+        return self._record_printed(module, self._request(message, timeout, what))
 
     def _record_printed(self, module: str, reply: dict[str, Any]) -> dict[str, Any]:
         printed = reply.get("stdout")
