@@ -25,6 +25,7 @@ from grader.release.bundle import write_bundle
 from grader.release.errors import ReleaseError
 from grader.release.hidden import extract_hidden_bundle, new_key, write_hidden_bundle
 from grader.results import GradingReport
+from grader.sandbox import bwrap_problem
 from grader.spec import Course
 
 TYPICAL = ROOT / "tests" / "submissions" / "typical"
@@ -139,6 +140,19 @@ def test_the_hidden_bundle_is_encrypted_and_opens_only_with_its_key(tmp_path):
     )
 
 
+def test_ci_decrypts_the_hidden_bundle_only_for_a_sandboxed_worker(tmp_path, monkeypatch):
+    key, bundle = new_key(), tmp_path / "hidden.tar.enc"
+    write_hidden_bundle(Course(ROOT), ["taxonomy"], bundle, key)
+    monkeypatch.setattr("grader.ci.command.bwrap_problem", lambda: "bwrap is not installed")
+    (tmp_path / "submission").mkdir()
+    shutil.copy(ROOT / "reference" / "taxonomy.py", tmp_path / "submission")
+    args = [str(tmp_path / "submission"), "--hidden-bundle", str(bundle), "--key-env", "K"]
+    result = ci(*args, env={"K": key.decode()})
+    assert result.exit_code == 2
+    assert "not decrypted, since student code would run without the sandbox" in result.stdout
+
+
+@pytest.mark.skipif(bwrap_problem() is not None, reason=f"needs bubblewrap: {bwrap_problem()}")
 def test_ci_grades_with_the_hidden_bundle_from_a_secret_and_leaves_nothing_behind(tmp_path, monkeypatch):
     """grader release --hidden-bundle makes a key (owner-only file) when none is set; grader ci --hidden-bundle
     decrypts with it from the environment into a temporary course, removed afterwards."""

@@ -21,6 +21,7 @@ from grader.engine import SubmissionError, grade_submission
 from grader.formats import markdown
 from grader.formats.summary import points
 from grader.release.errors import ReleaseError
+from grader.sandbox import bwrap_problem
 from grader.spec import Course, SpecError, default_course
 
 FileOption = click.Path(path_type=Path, dir_okay=False)
@@ -28,13 +29,20 @@ FileOption = click.Path(path_type=Path, dir_okay=False)
 
 @contextmanager
 def course_for(submission: Path, course: Path | None, hidden: Path | None, key_env: str) -> Iterator[Course]:
-    """The course to grade with: the decrypted hidden bundle (in a temporary folder, removed afterwards), else
-    ``--course``, else the submission itself when it is a released bundle, else grader's checkout."""
+    """The course to grade with: the decrypted hidden bundle (in a temporary folder, removed afterwards, and only
+    when student code will run under bubblewrap), else ``--course``, else the submission itself when it is a
+    released bundle, else grader's checkout."""
     if hidden is None:
         yield Course(course) if course else default_course(submission)
         return
     from grader.release.hidden import extract_hidden_bundle, key_from_env  # cryptography, only when it is needed
 
+    problem = bwrap_problem()
+    if problem is not None:
+        raise SpecError(
+            f"{hidden}: not decrypted, since student code would run without the sandbox and could read the hidden "
+            f"tests ({problem}); install bubblewrap and allow user namespaces (see docs/ci-course-repository.md)"
+        )
     with tempfile.TemporaryDirectory(prefix="grader-hidden-") as tmp:
         yield extract_hidden_bundle(hidden, key_from_env(key_env), Path(tmp))
 
