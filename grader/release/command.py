@@ -26,6 +26,7 @@ def hidden_key(name: str, bundle: Path) -> bytes:
     key = new_key()
     saved = bundle.with_name(bundle.name + ".key")
     saved.touch(mode=0o600)
+    saved.chmod(0o600)  # before the key is in it, even when the file was already there
     saved.write_bytes(key + b"\n")
     click.echo(
         f"new key in {saved}: store it as the repository secret {name}, then delete the file "
