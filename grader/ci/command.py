@@ -9,6 +9,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Literal
 
 import click
 
@@ -20,8 +21,9 @@ from grader.ci.workflow import append, command, set_outputs
 from grader.engine import SubmissionError, grade_submission
 from grader.formats import markdown
 from grader.formats.summary import points
+from grader.options import grading_options
 from grader.release.errors import ReleaseError
-from grader.sandbox import bwrap_problem
+from grader.sandbox import Limits, bwrap_problem
 from grader.spec import Course, SpecError, default_course
 
 FileOption = click.Path(path_type=Path, dir_okay=False)
@@ -50,13 +52,7 @@ def course_for(submission: Path, course: Path | None, hidden: Path | None, key_e
 @click.command()
 @click.argument("submission", type=click.Path(path_type=Path))
 @click.option("--public", is_flag=True, help="Run only the public tests.")
-@click.option("--assignment", "-a", "assignments", multiple=True, metavar="NAME", help="Grade only NAME; repeatable.")
-@click.option(
-    "--course",
-    type=click.Path(path_type=Path, file_okay=False, exists=True),
-    envvar="GRADER_COURSE",
-    help="The course folder; default: SUBMISSION itself when it is a released bundle.",
-)
+@grading_options
 @click.option("--hidden-bundle", type=FileOption, help="Grade with this encrypted hidden bundle (grader release).")
 @click.option("--key-env", default="GRADER_HIDDEN_KEY", show_default=True, metavar="NAME", help="Its key's variable.")
 @click.option("--summary", type=FileOption, envvar="GITHUB_STEP_SUMMARY", help="Append the markdown report here.")
@@ -81,11 +77,15 @@ def ci(
     classroom_output: Path | None,
     comment: Path | None,
     fail_under: float | None,
+    time_limit: float | None,
+    memory: int,
 ) -> None:
     """Grade SUBMISSION in GitHub Actions: job summary, annotations, Classroom result, comment, one report."""
     try:
         with course_for(submission, course, hidden_bundle, key_env) as loaded:
-            report = grade_submission(submission, loaded, assignments or None, "public" if public else "hidden")
+            which: Literal["public", "hidden"] = "public" if public else "hidden"
+            limits = Limits(memory_bytes=memory << 20)
+            report = grade_submission(submission, loaded, assignments or None, which, limits, time_limit)
             locator = Locator(submission)
             result = classroom_result(report, loaded, locator)
             lines = error_annotations(report, loaded, locator) if annotate else []

@@ -10,6 +10,7 @@ from typing import Literal
 
 import click
 
+from grader.options import course_option
 from grader.release.errors import ReleaseError
 from grader.release.workflows import WORKFLOWS, Workflow
 from grader.spec import Course, SpecError, default_course
@@ -76,12 +77,7 @@ def hidden_key(name: str, bundle: Path) -> bytes:
     type=click.Path(path_type=Path, dir_okay=False, exists=True),
     help="The grader wheel to ship; default: build one from the checkout grader runs from.",
 )
-@click.option(
-    "--course",
-    type=click.Path(path_type=Path, file_okay=False, exists=True),
-    envvar="GRADER_COURSE",
-    help="The course folder (holding assignments/ and reference/).",
-)
+@course_option
 def release(
     assignments: tuple[str, ...],
     out: Path | None,
