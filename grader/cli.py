@@ -65,7 +65,7 @@ def run(
     try:
         report = grade_submission(
             submission,
-            load_course(course),
+            load_course(course, submission),
             assignments or None,
             "public" if public else "hidden",
             Limits(memory_bytes=memory << 20),

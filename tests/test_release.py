@@ -85,11 +85,6 @@ def test_a_student_checks_the_starters_with_the_public_tests(bundle, monkeypatch
                 assert test["feedback"]["kind"] in ("not_implemented", "value", "type"), test["feedback"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="grader run calls load_course(course) without the submission, so default_course never sees the bundle "
-    "(grader/cli.py, not this task's to change); remove this mark once it passes the submission",
-)
 def test_grader_run_takes_the_bundle_as_its_course(bundle, tmp_path, monkeypatch):
     """The bundle's own assignment.toml decides the points: changed in a copy, the report follows it."""
     copy = tmp_path / "bundle"
