@@ -68,8 +68,10 @@ def kinds(outcome: Outcome) -> set[str]:
 
 def test_hostile_submissions_cost_only_their_own_grade(tmp_path: Path):
     folder = good_class(tmp_path / "class", 50)
-    for name in ("infinite_loop", "os_exit", "memory_hog"):
+    for name in ("infinite_loop", "memory_hog"):
         shutil.copytree(REDTEAM / name, folder / f"bad_{name}")
+    (folder / "bad_crash").mkdir()
+    (folder / "bad_crash" / "rnn_forward.py").write_text("import os\n\nos.abort()\n")
     (folder / "bad_archive.zip").write_bytes(b"PK\x03\x04 truncated")
     result = batch(folder, tmp_path / "gb.sqlite", "--summary", str(tmp_path / "summary.html"))
     assert result.returncode == 0, result.stderr
@@ -82,9 +84,11 @@ def test_hostile_submissions_cost_only_their_own_grade(tmp_path: Path):
         outcomes["bad_archive"].reason or ""
     )
     assert "timeout" in kinds(outcomes["bad_infinite_loop"])
-    assert "exception" in kinds(outcomes["bad_os_exit"])
     assert "resources" in kinds(outcomes["bad_memory_hog"])
-    assert all(0 < outcomes[f"bad_{n}"].percent < 100 for n in ("infinite_loop", "os_exit", "memory_hog"))
+    assert all(0 < outcomes[f"bad_{n}"].percent < 100 for n in ("infinite_loop", "memory_hog"))
+    crash = outcomes["bad_crash"]
+    assert crash.status == "graded" and crash.percent == 0 and kinds(crash) == {"import"}
+    assert crash.report and "SIGABRT" in crash.report.assignments[0].tests[0].feedback.message
     assert "bad_archive" in (tmp_path / "summary.html").read_text()
 
 
