@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections import defaultdict
 from pathlib import Path
@@ -71,8 +72,9 @@ class OutcomeCollector:
 
 def forget_modules_under(folder: Path) -> None:
     """Drop the test modules pytest imported from ``folder``: another folder may hold a file of the same name."""
+    prefix = str(folder) + os.sep
     for name, module in list(sys.modules.items()):
-        if Path(getattr(module, "__file__", None) or "/").is_relative_to(folder):
+        if (getattr(module, "__file__", None) or "").startswith(prefix):
             del sys.modules[name]
 
 
