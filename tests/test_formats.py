@@ -12,7 +12,7 @@ from rich.console import Console
 from grader.feedback import Feedback
 from grader.formats import FORMATS, render
 from grader.formats.gradescope import render as gradescope
-from grader.formats.text import print_text
+from grader.formats.text import MAX_SHOWN, print_text
 from grader.results import AssignmentResult, GradingReport, TaskResult, TestResult
 
 SHAPE = Feedback(
@@ -255,3 +255,25 @@ def test_print_text_colours_a_terminal():
     console = Console(record=True, width=100, force_terminal=True, color_system="standard")
     print_text(REPORT, console)
     assert "\x1b[" in console.export_text(styles=True)
+
+
+def test_text_shows_three_failures_per_task_and_counts_the_rest():
+    def failed(i: int, kind: str, diagnosis: str | None = None) -> TestResult:
+        return TestResult(
+            name=f"test_cell[{i}]",
+            assignment="rnn_forward",
+            task="cell",
+            status="failed",
+            score=0,
+            max_score=1,
+            feedback=Feedback(kind=kind, message=f"message {i}", diagnosis=diagnosis),
+        )
+
+    tests = [failed(i, "value") for i in range(5)] + [failed(5, "value", "rnn_missing_bias"), failed(6, "shape")]
+    task = TaskResult(id="cell", title="One step", score=0, max_score=7, tests=tests)
+    assignment = AssignmentResult(name="rnn_forward", title="RNN", score=0, max_score=7, tasks=[task])
+    text = render(GradingReport(submission="s", assignments=[assignment], isolation="bubblewrap"), "text")
+    shown = [i for i in range(7) if f"message {i}\n" in text]
+    assert len(shown) == MAX_SHOWN == 3
+    assert shown == [0, 5, 6], "one failure of each kind and named mistake comes first"
+    assert "... and 4 more failed tests in this task" in text

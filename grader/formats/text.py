@@ -11,7 +11,10 @@ from rich.table import Table
 from rich.text import Text
 
 from grader.formats.summary import failures, feedback_text, passed, percent, points, printed, task_label
-from grader.results import AssignmentResult, GradingReport
+from grader.results import AssignmentResult, GradingReport, TestResult
+
+MAX_SHOWN = 3
+"""Failed tests shown in full per task: the rest are counted."""
 
 
 def header(report: GradingReport) -> Panel:
@@ -49,6 +52,18 @@ def task_table(assignment: AssignmentResult) -> Table:
     return table
 
 
+def shown_failures(tests: list[TestResult]) -> list[TestResult]:
+    """At most ``MAX_SHOWN`` failed tests of a task, one of each kind of feedback and named mistake first."""
+    seen: set[tuple[str, str | None] | None] = set()
+    first: list[TestResult] = []
+    rest: list[TestResult] = []
+    for test in tests:
+        key = (test.feedback.kind, test.feedback.diagnosis) if test.feedback else None
+        (rest if key in seen else first).append(test)
+        seen.add(key)
+    return (first + rest)[:MAX_SHOWN]
+
+
 def print_text(report: GradingReport, console: Console) -> None:
     """Print ``report`` to ``console``, in colour when the console is a terminal."""
     console.print(header(report))
@@ -63,9 +78,18 @@ def print_text(report: GradingReport, console: Console) -> None:
         for task, tests in failures(assignment):
             console.print()
             console.rule(Text(f"{assignment.name} · {task_label(task)}"), align="left")
-            for test in tests:
+            shown = shown_failures(tests)
+            for test in shown:
                 console.print(Text(f"✗ {test.name} ({test.status})", style="bold red"))
                 console.print(Padding(Text(feedback_text(test)), (0, 0, 1, 4)))
+            if len(tests) > len(shown):
+                console.print(
+                    Text(
+                        f"... and {len(tests) - len(shown)} more failed tests in this task "
+                        "(--format markdown or json lists them all)",
+                        style="red",
+                    )
+                )
     for assignment in report.assignments:
         if printed(assignment):
             console.print()
