@@ -330,10 +330,6 @@ class Sandbox:
             raise self._death() from None
         return self._receive(time.monotonic() + timeout)
 
-    @property
-    def alive(self) -> bool:
-        return self.process is not None and self.process.poll() is None
-
     def kill(self) -> None:
         if self.process is not None and self.process.poll() is None:
             with contextlib.suppress(ProcessLookupError):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -11,6 +12,8 @@ from grader.spec import Course, default_course
 from grader.student import import_module_from
 
 ROOT = Path(__file__).resolve().parent.parent
+GRADER = [sys.executable, "-m", "grader"]
+"""The grader's command line, run as a student or an instructor would."""
 
 
 @pytest.fixture(scope="session")

@@ -13,16 +13,15 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from conftest import GRADER, ROOT
 
 from grader.batch.discover import discover, source_hash
 from grader.batch.gradebook import Gradebook
 from grader.batch.outcome import Outcome
 from grader.batch.run import BatchSettings, run_dask, run_local
 
-ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = ROOT / "reference" / "rnn_forward.py"
 REDTEAM = ROOT / "tests" / "submissions" / "redteam"
-GRADER = [sys.executable, "-m", "grader"]
 
 
 def good_class(folder: Path, students: int) -> Path:

@@ -5,20 +5,17 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import nbformat
 import pytest
+from conftest import GRADER, ROOT
 
 from grader.engine import grade_submission
 from grader.formats import FORMATS, render
 from grader.results import GradingReport
 from grader.spec import Course
 from grader.starter import write_starter
-
-ROOT = Path(__file__).resolve().parent.parent
-GRADER = [sys.executable, "-m", "grader"]
 
 
 def grader(*args: str) -> subprocess.CompletedProcess[str]:

@@ -8,18 +8,16 @@ import json
 import os
 import socket
 import subprocess
-import sys
 import tempfile
 import threading
 from pathlib import Path
 
 import pytest
+from conftest import GRADER, ROOT
 
 from grader.sandbox import bwrap_problem
 
-ROOT = Path(__file__).resolve().parent.parent
 REDTEAM = ROOT / "tests" / "submissions" / "redteam"
-GRADER = [sys.executable, "-m", "grader"]
 SECRET = "redteam-secret-7f3a"
 ALL = {"cell", "forward", "readout", "scalar"}
 # the tasks of rnn_forward each submission's honest code passes

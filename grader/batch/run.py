@@ -61,11 +61,7 @@ def grade_entry(entry: Entry, source_hash: str, settings: BatchSettings) -> Outc
 
 def warm_up() -> None:
     """Run once in each grading process: pay for the imports before the first submission."""
-    import torch
-
     import grader.engine  # noqa: F401
-
-    torch.set_num_threads(1)
 
 
 def failed_outcome(entry: Entry, source_hash: str, error: BaseException) -> Outcome:
