@@ -1,9 +1,10 @@
 """The worker: the only process that imports a submission. It answers calls over two pipes.
 
-It is started by :mod:`grader.sandbox`, inside bubblewrap when available, already as an unprivileged
-user with resource limits set. It imports nothing of the grader but :mod:`grader.wire`, sees only the
-submission's own modules, and never sees a test, the reference or the seed. Once student code has
-run, nothing here is trusted: the grader checks every reply.
+It is forked by :mod:`grader.zygote` inside the sandbox, already as an unprivileged user with resource
+limits set. It imports nothing of the grader but :mod:`grader.wire`, sees only the submission's own
+modules (sent as its first message and written to a fresh folder of the sandbox's scratch space), and
+never sees a test, the reference or the seed. Once student code has run, nothing here is trusted: the
+grader checks every reply.
 
 Requests: ``{"op": "import", "module"}``, ``{"op": "call", "module", "function", "args",
 "cpu_seconds"}`` and ``{"op": "constant", "module", "name"}``. Replies: ``{"ok": True, "value", "args", "stdout",
@@ -131,12 +132,11 @@ class CappedText(io.StringIO):
 class Worker:
     """Imports the submission's modules on demand and runs calls into them."""
 
-    def __init__(self, folder: str, rules: dict[str, dict[str, bool]]) -> None:
+    def __init__(self, folder: str, rules: dict[str, dict[str, bool]], guards: Guards) -> None:
         self.folder = folder
         self.rules = rules
         self.modules: dict[str, ModuleType | dict[str, Any]] = {}
-        self.guards = Guards()
-        self.guards.install()
+        self.guards = guards
         sys.path.insert(0, folder)
 
     def failure(
@@ -252,14 +252,24 @@ def flatten(value: Any) -> Iterator[Any]:
         yield value
 
 
-def main() -> None:
-    """``worker.py IN_FD OUT_FD FOLDER``; rules arrive in the first message."""
-    in_fd, out_fd, folder = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
-    torch.set_num_threads(1)
+def write_sources(sources: dict[str, str], scratch: str) -> str:
+    """``scratch/submission``, holding each module's source as ``<name>.py`` (the zygote wipes ``scratch`` between
+    submissions, so the name is free and the same for every submission)."""
+    folder = os.path.join(scratch, "submission")
+    os.mkdir(folder)
+    for name, source in sources.items():
+        with open(os.path.join(folder, f"{name}.py"), "w", encoding="utf-8", errors="surrogatepass") as file:
+            file.write(source)
+    return folder
+
+
+def serve(in_fd: int, out_fd: int, scratch: str, guards: Guards) -> None:
+    """Answer one submission's requests until the grader closes the channel; the first message carries the
+    submission's sources, its rules and the process limit."""
     setup = wire.receive(in_fd)
     if setup.get("max_processes"):
         resource.setrlimit(resource.RLIMIT_NPROC, (setup["max_processes"], setup["max_processes"]))
-    worker = Worker(folder, setup["rules"])
+    worker = Worker(write_sources(setup["sources"], scratch), setup["rules"], guards)
     wire.send(out_fd, {"ok": True, "ready": True})
     while True:
         try:
@@ -267,7 +277,3 @@ def main() -> None:
         except EOFError:
             return
         wire.send(out_fd, worker.handle(request))
-
-
-if __name__ == "__main__":
-    main()
