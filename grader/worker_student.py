@@ -11,13 +11,16 @@ from grader.sandbox import Limits, Sandbox, SandboxError, WorkerDied, WorkerTime
 from grader.student import Call, same
 
 MAX_PRINTED = 8192
+TIMEOUTS_BEFORE_GIVING_UP = 2
+"""After this many timed-out calls of one function, its later calls fail at once instead of waiting again."""
 
 
 class SubmissionWorker:
     """One sandboxed worker for all of a submission's modules, replaced whenever it hangs or dies.
 
     A module whose import hangs or kills the worker is remembered, so that its later calls fail at
-    once instead of restarting the worker for each test.
+    once instead of restarting the worker for each test; so is a function that ran out of time in
+    ``TIMEOUTS_BEFORE_GIVING_UP`` tests, so that one endless loop costs a few time limits, not one per test.
     """
 
     def __init__(self, sources: dict[str, str], rules: dict[str, dict[str, bool]], limits: Limits) -> None:
@@ -25,6 +28,7 @@ class SubmissionWorker:
         self.import_seconds = limits.startup_seconds
         self.imported: set[str] = set()
         self.broken_imports: dict[str, Feedback] = {}
+        self.timeouts: dict[str, int] = {}
         self.printed: dict[str, str] = {}
         self.worker_output = ""
 
@@ -40,6 +44,14 @@ class SubmissionWorker:
         """
         if module in self.broken_imports:
             raise GradingFailure(self.broken_imports[module])
+        if self.timeouts.get(f"{module}.{what}", 0) >= TIMEOUTS_BEFORE_GIVING_UP:
+            raise GradingFailure(
+                Feedback(
+                    kind="timeout",
+                    message=f"{what} was not run: it ran out of time in {TIMEOUTS_BEFORE_GIVING_UP} earlier tests, "
+                    "so the grader stopped calling it (make it finish, then submit again)",
+                )
+            )
         if module not in self.imported:
             try:
                 self._record_printed(
@@ -55,7 +67,12 @@ class SubmissionWorker:
                 )
                 raise GradingFailure(self.broken_imports[module]) from None
             self.imported.add(module)
-        return self._record_printed(module, self._request(message, timeout, what))
+        try:
+            return self._record_printed(module, self._request(message, timeout, what))
+        except GradingFailure as failure:
+            if failure.feedback.kind == "timeout":
+                self.timeouts[f"{module}.{what}"] = self.timeouts.get(f"{module}.{what}", 0) + 1
+            raise
 
     def _record_printed(self, module: str, reply: dict[str, Any]) -> dict[str, Any]:
         printed = reply.get("stdout")

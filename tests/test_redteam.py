@@ -16,6 +16,7 @@ import pytest
 from conftest import GRADER, ROOT
 
 from grader.sandbox import bwrap_problem
+from grader.worker_student import TIMEOUTS_BEFORE_GIVING_UP
 
 REDTEAM = ROOT / "tests" / "submissions" / "redteam"
 SECRET = "redteam-secret-7f3a"
@@ -105,6 +106,10 @@ def test_hostile_submission_gets_what_its_honest_code_deserves(name: str, tmp_pa
         assert result["score"] == pytest.approx(expected), (task, [t["feedback"] for t in result["tests"]][:2])
         assert len(result["tests"]) > 0
     assert report["score"] == pytest.approx(sum(scores[t]["max_score"] for t in EARNED[name]))
+    if name == "infinite_loop":  # two time limits are spent on the endless loop, then its calls fail at once
+        messages = [t["feedback"]["message"] for t in scores["readout"]["tests"] if t["feedback"]]
+        assert sum("did not finish within" in m for m in messages) == TIMEOUTS_BEFORE_GIVING_UP, messages
+        assert all("did not finish within" in m or "was not run" in m for m in messages), messages
     assert SECRET not in out.read_text() + run.stdout + run.stderr
     assert "\x1b" not in out.read_text()
     assert tree_digest(*protected) == before
