@@ -137,6 +137,7 @@ class Worker:
         self.rules = rules
         self.modules: dict[str, ModuleType | dict[str, Any]] = {}
         self.guards = guards
+        self.signatures: dict[int, tuple[Any, inspect.Signature]] = {}
         sys.path.insert(0, folder)
 
     def failure(
@@ -193,6 +194,13 @@ class Worker:
             return None, self.failure("missing", f"{module_name}.py does not define {name}")
         return getattr(module, name), None
 
+    def signature(self, fn: Any) -> inspect.Signature:
+        """``fn``'s signature, worked out once per function (tests call the same functions again and again)."""
+        known = self.signatures.get(id(fn))
+        if known is None or known[0] is not fn:
+            known = self.signatures[id(fn)] = (fn, inspect.signature(fn))
+        return known[1]
+
     def call(self, module_name: str, function: str, args: list[Any], cpu_seconds: float) -> dict[str, Any]:
         fn, failed = self.lookup(module_name, function)
         if failed is not None:
@@ -200,15 +208,18 @@ class Worker:
         if not callable(fn):
             return self.failure("missing", f"{function} in {module_name}.py is a {wire.type_name(fn)}, not a function")
         try:
-            inspect.signature(fn).bind(*args)
-        except TypeError as error:
-            return self.failure(
-                "signature",
-                f"{function}{inspect.signature(fn)} cannot be called with the contract's "
-                f"{len(args)} positional arguments: {error}",
-            )
-        except ValueError:
-            pass
+            signature: inspect.Signature | None = self.signature(fn)
+        except Exception:  # a callable without a signature Python can tell, or one whose signature raises
+            signature = None
+        if signature is not None:
+            try:
+                signature.bind(*args)
+            except TypeError as error:
+                return self.failure(
+                    "signature",
+                    f"{function}{signature} cannot be called with the contract's "
+                    f"{len(args)} positional arguments: {error}",
+                )
         used = sum(resource.getrusage(resource.RUSAGE_SELF)[:2])
         soft = int(used + cpu_seconds) + 1
         resource.setrlimit(resource.RLIMIT_CPU, (soft, resource.getrlimit(resource.RLIMIT_CPU)[1]))

@@ -191,7 +191,21 @@ class WorkerStudent:
                 )
             )
         mutated = [i for i, (before, after) in enumerate(zip(args, returned, strict=True)) if not same(before, after)]
-        return Call(value=wire.restore(reply.get("value")), mutated=mutated)
+        return Call(value=restored(reply.get("value"), function), mutated=mutated)
 
     def constant(self, name: str) -> Any:
-        return wire.restore(self._reply({"op": "constant", "module": self.module, "name": name}, name).get("value"))
+        return restored(self._reply({"op": "constant", "module": self.module, "name": name}, name).get("value"), name)
+
+
+def restored(value: Any, what: str) -> Any:
+    """The worker's returned value with its markers restored; a value nested too deeply is a malformed reply."""
+    try:
+        return wire.restore(value)
+    except wire.WireError as error:
+        raise GradingFailure(
+            Feedback(
+                kind="exception",
+                message=f"the worker running {what} sent a malformed reply ({error}): "
+                "code must not interfere with the grader",
+            )
+        ) from None

@@ -11,11 +11,14 @@ import nbformat
 import pytest
 from conftest import GRADER, ROOT
 
+from grader import wire
 from grader.engine import grade_submission
+from grader.feedback import GradingFailure
 from grader.formats import FORMATS, render
 from grader.results import GradingReport
 from grader.spec import Course
 from grader.starter import write_starter
+from grader.worker_student import WorkerStudent
 
 
 def grader(*args: str) -> subprocess.CompletedProcess[str]:
@@ -193,3 +196,17 @@ def test_autograd_in_bptt_is_reported_as_a_broken_rule(tmp_path: Path, course: C
     report = grade_submission(tmp_path, course, only=["bptt"])
     sgd = [t for t in report.assignments[0].tests if "sgd" in t.task]
     assert sgd and all(t.feedback and t.feedback.kind == "rule" for t in sgd)
+
+
+def test_a_reply_nested_past_the_wire_limit_is_a_malformed_reply() -> None:
+    nested: object = 1.0
+    for _ in range(wire.MAX_DEPTH + 3):
+        nested = [nested]
+
+    class Replying:
+        def ask(self, module: str, message: dict[str, object], timeout: float, what: str) -> dict[str, object]:
+            return {"ok": True, "value": nested, "args": list(message["args"])}  # type: ignore[call-overload]
+
+    student = WorkerStudent(Replying(), "rnn_forward", {})  # type: ignore[arg-type]
+    with pytest.raises(GradingFailure, match="malformed reply"):
+        student.call("rnn_cell", 1.0)
