@@ -1,28 +1,32 @@
-"""Runs one assignment's tests (public or hidden) against a :class:`Student` and scores them by task."""
+"""Runs one assignment's tests (public or hidden) against a :class:`Student` and scores them by task.
+
+The tests are collected once per process (:mod:`grader.suite`); every run calls them one by one with fresh
+fixtures, as pytest would, and turns each one's exception into feedback.
+"""
 
 from __future__ import annotations
 
-import os
-import sys
+import io
+import time
+import traceback
+import warnings
 from collections import defaultdict
+from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Literal
-
-import pytest
+from typing import Literal
 
 from grader.diagnosis import Diagnoser
 from grader.feedback import Feedback, GradingFailure
 from grader.results import AssignmentResult, Status, TaskResult, TestResult
-from grader.spec import Assignment
+from grader.spec import Assignment, AssignmentSpec
 from grader.student import Student
-from grader.testkit import GradingPlugin
-
-PYTEST_INI = Path(__file__).with_name("grading_pytest.ini")
+from grader.suite import Case, collect
+from grader.testkit import Fixtures
 
 
 class Outcome:
-    """A test's raw verdict as pytest saw it."""
+    """A test's raw verdict."""
 
     def __init__(self, nodeid: str, task: str) -> None:
         self.nodeid = nodeid
@@ -32,67 +36,64 @@ class Outcome:
         self.duration = 0.0
 
 
-class OutcomeCollector:
-    """A pytest plugin that records every test's verdict and turns its exception into feedback."""
-
-    def __init__(self) -> None:
-        self.outcomes: dict[str, Outcome] = {}
-        self.collection_errors: list[str] = []
-
-    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
-        if report.failed:
-            self.collection_errors.append(f"{report.nodeid}: {report.longreprtext}")
-
-    def pytest_itemcollected(self, item: pytest.Item) -> None:
-        marker = item.get_closest_marker("task")
-        self.outcomes[item.nodeid] = Outcome(item.nodeid, str(marker.args[0]) if marker and marker.args else "")
-
-    @pytest.hookimpl(hookwrapper=True)
-    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[Any]) -> Any:
-        report = (yield).get_result()
-        outcome = self.outcomes[item.nodeid]
-        outcome.duration += report.duration
-        if report.when == "call":
-            outcome.passed = report.passed
-        if report.failed and outcome.feedback is None:
-            outcome.passed = False
-            error = call.excinfo.value if call.excinfo else None
-            if isinstance(error, GradingFailure):
-                outcome.feedback = error.feedback
-            elif isinstance(error, AssertionError):
-                outcome.feedback = Feedback(kind="value", message=str(error) or "an assertion failed")
-            else:
-                last_line = report.longreprtext.strip().splitlines()[-1] if report.longreprtext else ""
-                outcome.feedback = Feedback(
-                    kind="error",
-                    message=f"the test failed in its {report.when} phase: {last_line}",
-                    traceback=report.longreprtext[-4000:],
-                )
+def visible_frames(error: BaseException) -> traceback.StackSummary:
+    """The frames of ``error``'s traceback, less those that hide themselves with ``__tracebackhide__`` (the
+    runner's own, pytest's helpers), as pytest shows them."""
+    frames = [
+        (frame, line)
+        for frame, line in traceback.walk_tb(error.__traceback__)
+        if not frame.f_locals.get("__tracebackhide__", frame.f_globals.get("__tracebackhide__"))
+    ]
+    return traceback.StackSummary.extract(frames)
 
 
-def forget_modules_under(folder: Path) -> None:
-    """Drop the test modules pytest imported from ``folder``: another folder may hold a file of the same name."""
-    prefix = str(folder) + os.sep
-    for name, module in list(sys.modules.items()):
-        if (getattr(module, "__file__", None) or "").startswith(prefix):
-            del sys.modules[name]
+def feedback_for(error: BaseException, phase: str) -> Feedback:
+    """A test's exception as feedback: a :class:`GradingFailure` carries its own; a failed ``assert`` says the
+    value is wrong; anything else (``pytest.fail`` and ``pytest.skip`` too) is the test failing, not the student."""
+    if isinstance(error, GradingFailure):
+        return error.feedback
+    if isinstance(error, AssertionError):
+        return Feedback(kind="value", message=str(error) or "an assertion failed")
+    frames = visible_frames(error)
+    where = f"{frames[-1].filename}:{frames[-1].lineno}: " if frames else ""
+    what = "".join(traceback.format_exception_only(type(error), error)).strip()
+    return Feedback(
+        kind="error",
+        message=f"the test failed in its {phase} phase: {where}{what.splitlines()[0] if what else ''}",
+        traceback=("".join(frames.format()) + what)[-4000:],
+    )
 
 
-def run_pytest(tests_dir: Path, plugins: list[Any]) -> OutcomeCollector:
-    """Run the tests in ``tests_dir`` quietly, in this process, and collect every verdict."""
-    collector = OutcomeCollector()
-    args = [str(tests_dir), "-c", str(PYTEST_INI), "--rootdir", str(tests_dir), "-p", "no:terminal"]
+def run_test(case: Case, fixtures: Fixtures, student: Student, time_limit: float) -> Outcome:
+    """Run one test: the student's clock starts and the fixtures are made (its setup phase), then the test is
+    called; the outcome is timed."""
+    __tracebackhide__ = True
+    outcome = Outcome(case.nodeid, case.task or "")
+    start = time.perf_counter()
+    phase = "setup"
     try:
-        code = pytest.main(args, plugins=[*plugins, collector])
-    finally:
-        forget_modules_under(tests_dir)
-    if code in (pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.INTERRUPTED):
-        raise RuntimeError(
-            f"pytest could not run {tests_dir} (exit code {code}); {' '.join(collector.collection_errors)}"
-        )
-    if collector.collection_errors:
-        raise RuntimeError(f"{tests_dir}: tests failed to collect:\n" + "\n".join(collector.collection_errors))
-    return collector
+        student.start_test(time_limit)
+        values = fixtures.values(case.nodeid, case.fixtures)
+        phase = "call"
+        case.run(values)
+        outcome.passed = True
+    except KeyboardInterrupt:
+        raise
+    except BaseException as error:
+        outcome.feedback = feedback_for(error, phase)
+    outcome.duration = time.perf_counter() - start
+    return outcome
+
+
+def check_tasks(tests_dir: Path, cases: tuple[Case, ...], spec: AssignmentSpec) -> None:
+    """Every test counts for a task of the spec; RuntimeError naming the folder and the test otherwise."""
+    known = {t.id for t in spec.tasks}
+    for case in cases:
+        if case.task not in known:
+            raise RuntimeError(
+                f"{tests_dir}: {case.nodeid}: every test needs @pytest.mark.task(ID) with ID one of "
+                f"{sorted(known)} (from {spec.name}/assignment.toml)"
+            )
 
 
 def status(outcome: Outcome) -> Status:
@@ -153,6 +154,12 @@ def grade_assignment(
 ) -> AssignmentResult:
     """Grade ``student`` with one assignment's tests; ``time_limit`` overrides the spec's seconds per test, and
     ``diagnoser`` names the catalogued mistakes that failed tests show."""
-    plugin = GradingPlugin(assignment.spec, student, reference, seed, time_limit, diagnoser)
-    collector = run_pytest(assignment.tests_dir(which), [plugin])
-    return score(assignment, list(collector.outcomes.values()))
+    tests_dir = assignment.tests_dir(which)
+    cases = collect(tests_dir)
+    check_tasks(tests_dir, cases, assignment.spec)
+    fixtures = Fixtures(assignment.spec, student, reference, seed, diagnoser)
+    limit = time_limit or assignment.spec.time_limit
+    # what the tests print or warn goes nowhere, as under pytest's capture
+    with warnings.catch_warnings(record=True), redirect_stdout(io.StringIO()), redirect_stderr(io.StringIO()):
+        outcomes = [run_test(case, fixtures, student, limit) for case in cases]
+    return score(assignment, outcomes)

@@ -1,4 +1,5 @@
-"""What an assignment's tests are written against: the ``grade``, ``student``, ``reference`` and ``rng`` fixtures.
+"""What an assignment's tests are written against: the ``grade``, ``rng``, ``case_seed``, ``student`` and
+``reference`` fixtures.
 
 A test is a plain pytest function marked with the task it counts for::
 
@@ -13,6 +14,11 @@ A test is a plain pytest function marked with the task it counts for::
 checks that no argument was modified in place; ``grade.call`` returns the student's value for a
 custom check. Every failure carries feedback naming the function, the output, the inputs and the
 handout's equation.
+
+pytest collects the tests (``parametrize``, classes and ``assert`` work as usual) once per process; the
+grader then calls each one itself with fresh :class:`Fixtures`, so a test can request only those and its
+parametrize arguments. A test module's values serve every submission the process grades: a test must not
+change them.
 """
 
 from __future__ import annotations
@@ -20,19 +26,18 @@ from __future__ import annotations
 import copy
 import hashlib
 import inspect
-from collections.abc import Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
-import pytest
 import torch
 
 from grader.checks import Tolerance, check_outputs, fail
 from grader.diagnosis import Diagnoser
 from grader.feedback import GradingFailure
 from grader.spec import AssignmentSpec
-from grader.student import Call, Student
+from grader.student import Call, LocalStudent, Student
 
 
 def case_seed(seed: int, nodeid: str) -> int:
@@ -67,6 +72,8 @@ def first_float_dtype(value: Any) -> torch.dtype | None:
             return found
     return None
 
+
+NO_REFERENCE = "this test needs the reference solutions, which are not present"
 
 UNCHECKED = object()
 """Stands for "no expected value": the call is made, its result not compared."""
@@ -105,17 +112,25 @@ class Grade:
         )
         return failure
 
+    def _call_student(self, function: str, args: tuple[Any, ...]) -> Call:
+        """The student's ``function(*args)``. A student in this process gets copies of the arguments, as a sandboxed
+        one always does: the test module's values and parametrize arguments serve every submission the process
+        grades, and one submission's in-place changes must not reach the next."""
+        if isinstance(self.student, LocalStudent):
+            args = copy.deepcopy(args)
+        return self.student.call(function, *args)
+
     def call(self, function: str, *args: Any) -> Any:
         """The student's result for ``function(*args)``."""
         try:
-            return self.student.call(function, *args).value
+            return self._call_student(function, args).value
         except GradingFailure as failure:
             raise self._annotate(failure, function, args) from None
 
     def expected(self, function: str, *args: Any) -> Any:
         """The reference's result for ``function(*args)``, on copies of the arguments."""
         if self.reference is None:
-            raise RuntimeError("this test needs the reference solutions, which are not present")
+            raise RuntimeError(NO_REFERENCE)
         return getattr(self.reference, function)(*copy.deepcopy(args))
 
     def _checked(self, function: str, args: tuple[Any, ...], expected: Any, tolerance: Tolerance | None) -> Call:
@@ -125,7 +140,7 @@ class Grade:
         outputs = self.spec.functions[function].outputs
         got = None
         try:
-            call = self.student.call(function, *args)
+            call = self._call_student(function, args)
             got = call.value
             if expected is not UNCHECKED:
                 check_outputs(outputs, got, expected, tolerance)
@@ -168,8 +183,19 @@ class Grade:
             raise self._annotate(failure, name, ()) from None
 
 
-class GradingPlugin:
-    """The pytest plugin that gives an assignment's tests their fixtures; one instance per graded module."""
+FIXTURES = ("case_seed", "rng", "grade", "student", "reference")
+"""The fixtures a test can request: see :class:`Fixtures`."""
+
+
+class Fixtures:
+    """The fixtures of one graded module's tests, made fresh for every test:
+
+    - ``case_seed``: the seed of the test's inputs, from the course's secret seed and the test's id;
+    - ``rng``: a ``torch.Generator`` seeded with it, to draw the inputs from;
+    - ``grade``: a new :class:`Grade`, the test's handle on the submission and the reference;
+    - ``student``: the :class:`Student` itself;
+    - ``reference``: the reference module (a test requesting it fails when the reference is absent).
+    """
 
     def __init__(
         self,
@@ -177,50 +203,31 @@ class GradingPlugin:
         student: Student,
         reference: ModuleType | None,
         seed: int,
-        time_limit: float | None = None,
         diagnoser: Diagnoser | None = None,
     ) -> None:
         self.spec = spec
-        self.diagnoser = diagnoser
-        self.time_limit = time_limit or spec.time_limit
-        self.student_ = student
-        self.reference_ = reference
+        self.student = student
+        self.reference = reference
         self.seed = seed
+        self.diagnoser = diagnoser
 
-    def pytest_configure(self, config: pytest.Config) -> None:
-        config.addinivalue_line("markers", "task(id): the task of assignment.toml this test counts for")
-
-    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
-        known = {t.id for t in self.spec.tasks}
-        for item in items:
-            marker = item.get_closest_marker("task")
-            if marker is None or not marker.args or marker.args[0] not in known:
-                raise pytest.UsageError(
-                    f"{item.nodeid}: every test needs @pytest.mark.task(ID) with ID one of "
-                    f"{sorted(known)} (from {self.spec.name}/assignment.toml)"
-                )
-
-    def pytest_runtest_setup(self, item: pytest.Item) -> None:
-        self.student_.start_test(self.time_limit)
-
-    @pytest.fixture
-    def case_seed(self, request: pytest.FixtureRequest) -> int:
-        return case_seed(self.seed, request.node.nodeid)
-
-    @pytest.fixture
-    def rng(self, case_seed: int) -> torch.Generator:
-        return torch.Generator().manual_seed(case_seed)
-
-    @pytest.fixture
-    def grade(self, case_seed: int) -> Iterator[Grade]:
-        yield Grade(self.spec, self.student_, self.reference_, case_seed, self.diagnoser)
-
-    @pytest.fixture
-    def student(self) -> Student:
-        return self.student_
-
-    @pytest.fixture
-    def reference(self) -> ModuleType:
-        if self.reference_ is None:
-            pytest.fail("this test needs the reference solutions, which are not present")
-        return self.reference_
+    def values(self, nodeid: str, names: Iterable[str]) -> dict[str, Any]:
+        """The fixtures ``names`` (of :data:`FIXTURES`) of the test ``nodeid``."""
+        seed = case_seed(self.seed, nodeid)
+        values: dict[str, Any] = {}
+        for name in names:
+            if name == "case_seed":
+                values[name] = seed
+            elif name == "rng":
+                values[name] = torch.Generator().manual_seed(seed)
+            elif name == "grade":
+                values[name] = Grade(self.spec, self.student, self.reference, seed, self.diagnoser)
+            elif name == "student":
+                values[name] = self.student
+            elif name == "reference":
+                if self.reference is None:
+                    raise RuntimeError(NO_REFERENCE)
+                values[name] = self.reference
+            else:
+                raise KeyError(f"no fixture {name!r}; the fixtures are {', '.join(FIXTURES)}")
+        return values

@@ -1,0 +1,122 @@
+"""An assignment's tests folder, collected by pytest once per process and then called test by test without it.
+
+pytest does the collecting, so discovery, ``parametrize``, test classes, marks and assertion rewriting are
+exactly pytest's (with ``grading_pytest.ini``); :func:`collect` keeps what it found for the life of the
+process, and :meth:`Case.run` calls one test with the fixture values it is given.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from _pytest import assertion
+
+from grader.testkit import FIXTURES
+
+PYTEST_INI = Path(__file__).with_name("grading_pytest.ini")
+UNSUPPORTED_MARKS = ("skip", "skipif", "xfail")
+"""Marks the grader does not honour: a test it collects always runs and counts."""
+
+
+@dataclass(frozen=True)
+class Case:
+    """One collected test: its id, the task it counts for, the fixtures and parameters it takes."""
+
+    item: pytest.Function
+    task: str | None
+    fixtures: tuple[str, ...]
+    params: dict[str, Any]
+
+    @property
+    def nodeid(self) -> str:
+        return self.item.nodeid
+
+    def run(self, fixtures: dict[str, Any]) -> None:
+        """Call the test (a method on a fresh instance of its class, as pytest does) with ``fixtures`` and its
+        parameters; a failed ``assert`` explains itself as under pytest (``At index 1 diff: ...``)."""
+        __tracebackhide__ = True
+        item = self.item
+        test = getattr(item.cls(), item.originalname) if item.cls else item.obj
+        hooks = assertion.pytest_runtest_protocol(item)  # pytest's own set-up of its comparison messages
+        next(hooks)
+        try:
+            test(**fixtures, **self.params)
+        finally:
+            hooks.close()
+
+
+def forget_modules_under(folder: Path) -> None:
+    """Drop the test modules pytest imported from ``folder`` from ``sys.modules``: another folder may hold a file
+    of the same name, which pytest would otherwise take for this one. The collected tests keep theirs alive."""
+    prefix = str(folder) + os.sep
+    for name, module in list(sys.modules.items()):
+        if (getattr(module, "__file__", None) or "").startswith(prefix):
+            del sys.modules[name]
+
+
+class Collector:
+    """The pytest plugin of a collection run: it registers the task mark and keeps what pytest found."""
+
+    def __init__(self) -> None:
+        self.items: list[pytest.Item] = []
+        self.errors: list[str] = []
+
+    def pytest_configure(self, config: pytest.Config) -> None:
+        config.addinivalue_line("markers", "task(id): the task of assignment.toml this test counts for")
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed:
+            self.errors.append(f"{report.nodeid}: {report.longreprtext}")
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        self.items = list(session.items)
+
+
+def case_of(item: pytest.Item) -> Case | str:
+    """The test ``item`` as a :class:`Case`, or why the grader cannot run it."""
+    if not isinstance(item, pytest.Function):
+        return f"{item.nodeid}: not a test function, which is all the grader runs"
+    unsupported = [name for name in UNSUPPORTED_MARKS if item.get_closest_marker(name)]
+    if unsupported:
+        return f"{item.nodeid}: @pytest.mark.{unsupported[0]} is not supported: the grader runs every test it finds"
+    params = dict(item.callspec.params) if hasattr(item, "callspec") else {}
+    unknown = [name for name in item.fixturenames if name not in FIXTURES and name not in params]
+    if unknown:
+        return (
+            f"{item.path}: {item.name} requests the fixture {', '.join(unknown)}, which the grader does not "
+            f"provide; the fixtures are {', '.join(FIXTURES)} (and the test's parametrize arguments)"
+        )
+    arguments = [
+        name
+        for name, parameter in inspect.signature(item.obj).parameters.items()
+        if parameter.default is parameter.empty and name not in params
+    ]
+    marker = item.get_closest_marker("task")
+    task = marker.args[0] if marker and marker.args and isinstance(marker.args[0], str) else None
+    return Case(item, task, tuple(arguments), params)
+
+
+@functools.cache
+def collect(tests_dir: Path) -> tuple[Case, ...]:
+    """The tests in ``tests_dir``, collected by pytest on the first call in this process; RuntimeError naming the
+    folder when pytest cannot collect them or the grader cannot run one."""
+    collector = Collector()
+    args = [str(tests_dir), "-c", str(PYTEST_INI), "--rootdir", str(tests_dir), "-p", "no:terminal", "--collect-only"]
+    try:
+        code = pytest.main(args, plugins=[collector])
+    finally:
+        forget_modules_under(tests_dir)
+    cases = [case_of(item) for item in collector.items]
+    errors = collector.errors + [case for case in cases if isinstance(case, str)]
+    if errors:
+        raise RuntimeError(f"{tests_dir}: tests failed to collect:\n" + "\n".join(errors))
+    if code not in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED):
+        raise RuntimeError(f"pytest could not collect {tests_dir} (exit code {code})")
+    return tuple(case for case in cases if isinstance(case, Case))

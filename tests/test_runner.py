@@ -1,0 +1,252 @@
+"""The runner: tests collected once per process by pytest, then run by the grader itself with fresh fixtures."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from grader.results import AssignmentResult
+from grader.runner import grade_assignment
+from grader.spec import Assignment
+from grader.student import LocalStudent, import_module_from
+from grader.suite import collect
+
+SPEC = """
+name = "demo"
+title = "Demo"
+time_limit = 7.0
+[tolerance.float32]
+rtol = 1e-5
+atol = 1e-6
+[tolerance.float64]
+rtol = 1e-7
+atol = 1e-9
+[functions.double]
+outputs = ["y"]
+[[tasks]]
+id = "a"
+title = "A"
+points = 2
+functions = ["double"]
+"""
+REFERENCE = "def double(x):\n    return 2 * x\n"
+IN_PLACE = "def double(x):\n    x.mul_(2)\n    return x\n"
+TESTS = """
+import pytest
+import torch
+
+ONES = torch.ones(3, dtype=torch.float64)
+
+
+@pytest.mark.task("a")
+def test_compare(grade, rng):
+    grade.compare("double", torch.randn(3, generator=rng, dtype=torch.float64))
+
+
+@pytest.mark.task("a")
+def test_module_value(grade):
+    grade.compare("double", ONES)
+
+
+@pytest.mark.task("a")
+def test_module_value_intact():
+    assert torch.equal(ONES, torch.ones(3, dtype=torch.float64))
+
+
+@pytest.mark.task("a")
+@pytest.mark.parametrize("n", [1, 2], ids=["one", "two"])
+def test_parametrized(grade, rng, n, case_seed, student, reference):
+    assert reference.double(n) == 2 * n and student.module == "demo"
+    grade.compare("double", torch.randn(n, generator=rng))
+
+
+@pytest.mark.task("a")
+def test_list_assert():
+    print("never shown")
+    assert [1, 2, 3] == [1, 3, 3]
+
+
+@pytest.mark.task("a")
+def test_raises():
+    raise ValueError("boom")
+
+
+@pytest.mark.task("a")
+def test_fails():
+    pytest.fail("failing on purpose")
+
+
+@pytest.mark.task("a")
+def test_skips():
+    pytest.skip("skipping on purpose")
+
+
+@pytest.mark.task("a")
+class TestClass:
+    def test_fresh_instance(self):
+        assert not hasattr(self, "seen")
+        self.seen = True
+"""
+
+
+def make_assignment(root: Path, tests: dict[str, str], spec: str = SPEC) -> Assignment:
+    """An assignment ``demo`` under ``root`` whose hidden tests are ``tests`` (file name -> source)."""
+    folder = root / "demo"
+    (folder / "tests" / "hidden").mkdir(parents=True)
+    (folder / "assignment.toml").write_text(spec)
+    for name, source in tests.items():
+        (folder / "tests" / "hidden" / name).write_text(textwrap.dedent(source))
+    return Assignment(folder)
+
+
+def module(folder: Path, source: str) -> Path:
+    folder.mkdir(exist_ok=True)
+    (folder / "demo.py").write_text(source)
+    return folder / "demo.py"
+
+
+def grade(assignment: Assignment, student: Path, reference: Path | None) -> AssignmentResult:
+    ref = import_module_from(reference) if reference else None
+    return grade_assignment(assignment, LocalStudent(student), ref, seed=42)
+
+
+def verdicts(result: AssignmentResult) -> dict[str, tuple[str, str]]:
+    return {t.name.split("::", 1)[1]: (t.status, t.feedback.message if t.feedback else "") for t in result.tests}
+
+
+@pytest.fixture
+def demo(tmp_path: Path) -> tuple[Assignment, Path]:
+    return make_assignment(tmp_path, {"test_demo.py": TESTS}), module(tmp_path / "ref", REFERENCE)
+
+
+def test_each_outcome_becomes_the_feedback_pytest_gave(demo: tuple[Assignment, Path], capsys):
+    assignment, reference = demo
+    got = verdicts(grade(assignment, reference, reference))
+    assert {name for name, (status, _) in got.items() if status == "passed"} == {
+        "test_compare",
+        "test_module_value",
+        "test_module_value_intact",
+        "test_parametrized[one]",
+        "test_parametrized[two]",
+        "TestClass::test_fresh_instance",
+    }
+    # a failed assert explains itself as under pytest; anything else is the test's own failure, in its phase
+    assert got["test_list_assert"] == (
+        "failed",
+        "assert [1, 2, 3] == [1, 3, 3]\n  \n  At index 1 diff: 2 != 3\n  Use -v to get more diff",
+    )
+    file = assignment.tests_dir("hidden") / "test_demo.py"
+    assert got["test_raises"][0] == "error"
+    assert got["test_raises"][1].startswith(f"the test failed in its call phase: {file}:")
+    assert got["test_raises"][1].endswith(": ValueError: boom")
+    assert got["test_fails"][1].endswith(": Failed: failing on purpose")
+    assert got["test_skips"][0] == "error" and got["test_skips"][1].endswith(": Skipped: skipping on purpose")
+    assert capsys.readouterr().out == ""
+
+
+def test_a_wrong_result_is_named_and_the_task_shared(demo: tuple[Assignment, Path], tmp_path: Path):
+    assignment, reference = demo
+    wrong = module(tmp_path / "wrong", "def double(x):\n    return 3 * x\n")
+    result = grade(assignment, wrong, reference)
+    failure = next(t.feedback for t in result.tests if t.name.endswith("::test_compare"))
+    assert failure and failure.kind == "value" and failure.message == "double: 'y' has 3 of 3 values wrong"
+    assert result.tasks[0].max_score == 2 and len(result.tests) == 10
+    assert result.score == pytest.approx(2 * 2 / 10)  # the module's value intact, and the class
+
+
+def test_a_missing_reference_fails_the_tests_that_need_it(demo: tuple[Assignment, Path]):
+    assignment, reference = demo
+    got = verdicts(grade(assignment, reference, None))
+    missing = "RuntimeError: this test needs the reference solutions, which are not present"
+    status, message = got["test_parametrized[one]"]  # requests the reference fixture
+    assert status == "error" and message.startswith("the test failed in its setup phase: ")
+    assert message.endswith(missing)
+    status, message = got["test_compare"]  # grade.compare calls the reference
+    assert status == "error" and message.startswith("the test failed in its call phase: ")
+    assert message.endswith(missing)
+    assert got["test_module_value_intact"] == ("passed", "")
+
+
+def test_every_run_gets_fresh_fixtures_and_instances_from_one_collection(demo: tuple[Assignment, Path]):
+    assignment, reference = demo
+    first, second = grade(assignment, reference, reference), grade(assignment, reference, reference)
+    assert verdicts(first) == verdicts(second)
+    assert verdicts(second)["TestClass::test_fresh_instance"] == ("passed", "")
+    assert collect(assignment.tests_dir("hidden")) is collect(assignment.tests_dir("hidden"))
+    assert collect.cache_info().hits >= 2
+
+
+def test_an_in_process_student_cannot_change_the_tests_for_the_next_submission(
+    demo: tuple[Assignment, Path], tmp_path: Path
+):
+    assignment, reference = demo
+    in_place = module(tmp_path / "in_place", IN_PLACE)
+    for student in (in_place, in_place, reference):
+        assert verdicts(grade(assignment, student, reference))["test_module_value_intact"] == ("passed", "")
+
+
+def test_each_test_starts_the_students_clock_with_the_time_limit(demo: tuple[Assignment, Path]):
+    assignment, reference = demo
+    started: list[float] = []
+
+    class Clocked(LocalStudent):
+        def start_test(self, seconds: float) -> None:
+            started.append(seconds)
+
+    grade_assignment(assignment, Clocked(reference), import_module_from(reference), 42)
+    assert started == [7.0] * 10
+    started.clear()
+    grade_assignment(assignment, Clocked(reference), import_module_from(reference), 42, time_limit=0.5)
+    assert started == [0.5] * 10
+
+
+def test_same_named_test_files_in_two_folders_stay_apart(tmp_path: Path):
+    test = """
+        import pytest
+        WHO = "{who}"
+
+        @pytest.mark.task("a")
+        def test_who():
+            assert WHO == "{who}"
+    """
+    first = make_assignment(tmp_path / "first", {"test_same.py": test.format(who="first")})
+    second = make_assignment(tmp_path / "second", {"test_same.py": test.format(who="second")})
+    reference = module(tmp_path / "ref", REFERENCE)
+    for _ in range(2):
+        for assignment in (first, second):
+            assert verdicts(grade(assignment, reference, reference)) == {"test_who": ("passed", "")}
+
+
+def test_a_fixture_the_grader_does_not_provide_is_a_collection_error(tmp_path: Path):
+    tests = """
+        import pytest
+
+        @pytest.mark.task("a")
+        def test_tmp(grade, tmp_path):
+            pass
+    """
+    assignment = make_assignment(tmp_path, {"test_fixture.py": tests})
+    reference = module(tmp_path / "ref", REFERENCE)
+    with pytest.raises(RuntimeError) as error:
+        grade(assignment, reference, reference)
+    message = str(error.value)
+    assert message.startswith(f"{assignment.tests_dir('hidden')}: tests failed to collect")
+    assert "test_fixture.py: test_tmp requests the fixture tmp_path" in message
+    assert "the fixtures are case_seed, rng, grade, student, reference" in message
+
+
+@pytest.mark.parametrize("mark", ['@pytest.mark.task("nope")', ""])
+def test_every_test_needs_a_known_task(tmp_path: Path, mark: str):
+    tests = f"""
+        import pytest
+
+        {mark}
+        def test_unmarked():
+            pass
+    """
+    assignment = make_assignment(tmp_path, {"test_task.py": tests})
+    reference = module(tmp_path / "ref", REFERENCE)
+    with pytest.raises(RuntimeError, match=r"test_task.py::test_unmarked: every test needs @pytest.mark.task\(ID\)"):
+        grade(assignment, reference, reference)
