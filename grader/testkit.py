@@ -24,9 +24,10 @@ change them.
 from __future__ import annotations
 
 import copy
+import functools
 import hashlib
 import inspect
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
@@ -36,6 +37,7 @@ import torch
 from grader.checks import Tolerance, check_outputs, fail
 from grader.diagnosis import Diagnoser
 from grader.feedback import GradingFailure
+from grader.reference_results import RESULTS
 from grader.spec import AssignmentSpec
 from grader.student import Call, LocalStudent, Student
 
@@ -59,6 +61,12 @@ def describe_inputs(names: list[str], args: tuple[Any, ...]) -> str:
         else:
             parts.append(f"{name} {arg!r}")
     return ", ".join(parts)
+
+
+@functools.lru_cache(maxsize=1024)
+def parameter_names(function: Callable[..., Any]) -> tuple[str, ...]:
+    """The names of ``function``'s parameters, inspected once: every failed test names its inputs with them."""
+    return tuple(inspect.signature(function).parameters)
 
 
 def first_float_dtype(value: Any) -> torch.dtype | None:
@@ -95,7 +103,7 @@ class Grade:
 
     def _parameter_names(self, function: str) -> list[str]:
         if self.reference is not None and hasattr(self.reference, function):
-            return list(inspect.signature(getattr(self.reference, function)).parameters)
+            return list(parameter_names(getattr(self.reference, function)))
         return []
 
     def _annotate(self, failure: GradingFailure, function: str, args: tuple[Any, ...]) -> GradingFailure:
@@ -128,10 +136,11 @@ class Grade:
             raise self._annotate(failure, function, args) from None
 
     def expected(self, function: str, *args: Any) -> Any:
-        """The reference's result for ``function(*args)``, on copies of the arguments."""
+        """The reference's result for ``function(*args)``, on copies of the arguments (computed once per process
+        for equal arguments: see :mod:`grader.reference_results`)."""
         if self.reference is None:
             raise RuntimeError(NO_REFERENCE)
-        return getattr(self.reference, function)(*copy.deepcopy(args))
+        return RESULTS.call(self.reference, function, args)
 
     def _checked(self, function: str, args: tuple[Any, ...], expected: Any, tolerance: Tolerance | None) -> Call:
         """Call the student and check the result against ``expected`` (unless it is ``UNCHECKED``); a failure is
