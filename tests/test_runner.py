@@ -250,3 +250,18 @@ def test_every_test_needs_a_known_task(tmp_path: Path, mark: str):
     reference = module(tmp_path / "ref", REFERENCE)
     with pytest.raises(RuntimeError, match=r"test_task.py::test_unmarked: every test needs @pytest.mark.task\(ID\)"):
         grade(assignment, reference, reference)
+
+
+def test_a_skip_or_xfail_mark_is_a_collection_error(tmp_path: Path):
+    tests = """
+        import pytest
+
+        @pytest.mark.task("a")
+        @pytest.mark.xfail(reason="not yet")
+        def test_later():
+            pass
+    """
+    assignment = make_assignment(tmp_path, {"test_marks.py": tests})
+    reference = module(tmp_path / "ref", REFERENCE)
+    with pytest.raises(RuntimeError, match=r"test_marks.py::test_later: @pytest.mark.xfail is not supported"):
+        grade(assignment, reference, reference)
