@@ -1,9 +1,10 @@
 """Naming the mistake: on a failed test, run the catalogue's mutants on the same inputs and find the ones the
-student's result matches. They run here, in the trusted process: mutants are our code."""
+student's result matches. They run here, in the trusted process: mutants are our code. A test gives every
+submission the same inputs, so each mutant's result, and whether it differs from the expected one, is worked
+out once per process (:mod:`grader.reference_results`)."""
 
 from __future__ import annotations
 
-import copy
 import functools
 import math
 from collections.abc import Sequence
@@ -16,6 +17,7 @@ import torch
 from grader.checks import Tolerance, check_outputs
 from grader.feedback import Feedback, GradingFailure
 from grader.mistakes import Catalogue, Mistake, build_mutant, load_catalogue
+from grader.reference_results import RESULTS, digest
 from grader.spec import Assignment
 
 DIAGNOSED_KINDS = ("value", "shape", "nonfinite", "type", "exception")
@@ -51,6 +53,8 @@ class Diagnoser:
         self.reference = reference
         self.catalogue = catalogue
         self.mutants: dict[str, ModuleType] = {}
+        self.differs: dict[tuple[str, bytes], bool] = {}
+        """Whether a mutant's result differs from the expected one, by mistake and case."""
 
     def mutant(self, mistake: Mistake) -> ModuleType:
         if mistake.id not in self.mutants:
@@ -77,18 +81,27 @@ class Diagnoser:
                 return False
             return True
 
+        case = digest((function, args, expected))
         found: list[tuple[float, int, Mistake]] = []
         for order, mistake in enumerate(self.catalogue.mistakes.values()):
-            fn = getattr(self.mutant(mistake), function, None)
-            if fn is None:
+            mutant = self.mutant(mistake)
+            if not hasattr(mutant, function):
                 continue
             try:
-                out = fn(*copy.deepcopy(args))
+                out = RESULTS.call(mutant, function, args)
             except Exception as error:
                 if raised is not None and type(error).__name__ == raised:
                     found.append((0.0, order, mistake))
                 continue
-            if raised is None and not same(out, expected) and same(got, out):
+            if raised is not None:
+                continue
+            key = (mistake.id, case) if case is not None else None
+            differs = self.differs.get(key) if key is not None else None
+            if differs is None:
+                differs = not same(out, expected)
+                if key is not None:
+                    self.differs[key] = differs
+            if differs and same(got, out):
                 gap = distance(got, out)
                 found.append((0.0 if gap <= tolerance.atol else gap, order, mistake))  # ties: catalogue order
         return [mistake for *_, mistake in sorted(found, key=lambda item: item[:2])]
