@@ -120,13 +120,13 @@ class Grade:
         )
         return failure
 
-    def _call_student(self, function: str, args: tuple[Any, ...]) -> Call:
+    def _call_student(self, function: str, args: tuple[Any, ...], watch: bool = False) -> Call:
         """The student's ``function(*args)``. A student in this process gets copies of the arguments, as a sandboxed
         one always does: the test module's values and parametrize arguments serve every submission the process
         grades, and one submission's in-place changes must not reach the next."""
         if isinstance(self.student, LocalStudent):
             args = copy.deepcopy(args)
-        return self.student.call(function, *args)
+        return self.student.call(function, *args, watch=watch)
 
     def call(self, function: str, *args: Any) -> Any:
         """The student's result for ``function(*args)``."""
@@ -142,14 +142,16 @@ class Grade:
             raise RuntimeError(NO_REFERENCE)
         return RESULTS.call(self.reference, function, args)
 
-    def _checked(self, function: str, args: tuple[Any, ...], expected: Any, tolerance: Tolerance | None) -> Call:
+    def _checked(
+        self, function: str, args: tuple[Any, ...], expected: Any, tolerance: Tolerance | None, watch: bool = False
+    ) -> Call:
         """Call the student and check the result against ``expected`` (unless it is ``UNCHECKED``); a failure is
-        annotated and, where the catalogue knows the mistake, named."""
+        annotated and, where the catalogue knows the mistake, named. ``watch``: see which arguments the call changed."""
         tolerance = tolerance or self.tolerance(args)
         outputs = self.spec.functions[function].outputs
         got = None
         try:
-            call = self._call_student(function, args)
+            call = self._call_student(function, args, watch)
             got = call.value
             if expected is not UNCHECKED:
                 check_outputs(outputs, got, expected, tolerance)
@@ -173,7 +175,7 @@ class Grade:
         """Check that ``function(*args)`` is right (against the reference, when present) and leaves every
         argument as it was; return the student's result."""
         expected = self.expected(function, *args) if self.reference is not None else UNCHECKED
-        call = self._checked(function, args, expected, tolerance)
+        call = self._checked(function, args, expected, tolerance, watch=True)
         if call.mutated:
             names = self._parameter_names(function)
             which = ", ".join(names[i] if i < len(names) else f"argument {i}" for i in call.mutated)

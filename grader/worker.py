@@ -7,7 +7,8 @@ never sees a test, the reference or the seed. Once student code has run, nothing
 grader checks every reply.
 
 Requests: ``{"op": "import", "module"}``, ``{"op": "call", "module", "function", "args",
-"cpu_seconds"}`` and ``{"op": "constant", "module", "name"}``. Replies: ``{"ok": True, "value", "args", "stdout",
+"cpu_seconds", "watch"}`` and ``{"op": "constant", "module", "name"}``. Replies: ``{"ok": True, "value", "args"
+(the arguments as the call left them, when ``watch``; else empty), "stdout",
 "violations"}`` or ``{"ok": False, "kind", "message", "traceback", "stdout", "violations"}``.
 """
 
@@ -201,7 +202,7 @@ class Worker:
             known = self.signatures[id(fn)] = (fn, inspect.signature(fn))
         return known[1]
 
-    def call(self, module_name: str, function: str, args: list[Any], cpu_seconds: float) -> dict[str, Any]:
+    def call(self, module_name: str, function: str, args: list[Any], cpu_seconds: float, watch: bool) -> dict[str, Any]:
         fn, failed = self.lookup(module_name, function)
         if failed is not None:
             return failed
@@ -232,7 +233,7 @@ class Worker:
             isinstance(t, torch.Tensor) and t.requires_grad for t in flatten(value)
         ):
             self.guards.violations.append("a returned tensor requires grad (no autograd in this module)")
-        return {"ok": True, "value": wire.export(value), "args": [wire.export(a) for a in args]}
+        return {"ok": True, "value": wire.export(value), "args": [wire.export(a) for a in args] if watch else []}
 
     def handle(self, request: dict[str, Any]) -> dict[str, Any]:
         self.guards.violations = []
@@ -242,7 +243,13 @@ class Worker:
                 module = self.module(request["module"])
                 reply = module if isinstance(module, dict) else {"ok": True, "value": None, "args": []}
             elif request["op"] == "call":
-                reply = self.call(request["module"], request["function"], request["args"], request["cpu_seconds"])
+                reply = self.call(
+                    request["module"],
+                    request["function"],
+                    request["args"],
+                    request["cpu_seconds"],
+                    bool(request.get("watch")),
+                )
             elif request["op"] == "constant":
                 value, failed = self.lookup(request["module"], request["name"])
                 reply = failed or {"ok": True, "value": wire.export(value), "args": []}

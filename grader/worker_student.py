@@ -167,7 +167,7 @@ class WorkerStudent:
             )
         return reply
 
-    def call(self, function: str, *args: Any) -> Call:
+    def call(self, function: str, *args: Any, watch: bool = False) -> Call:
         static = self.violations.get(function, []) + self.violations.get(None, [])
         if static:
             raise GradingFailure(
@@ -179,8 +179,14 @@ class WorkerStudent:
             "function": function,
             "args": list(args),
             "cpu_seconds": self.time_limit,
+            "watch": watch,
         }
         reply = self._reply(message, function)
+        mutated = self._mutated(function, args, reply) if watch else []
+        return Call(value=restored(reply.get("value"), function), mutated=mutated)
+
+    def _mutated(self, function: str, args: tuple[Any, ...], reply: dict[str, Any]) -> list[int]:
+        """Which arguments differ from what the grader sent, judged here from the arguments the worker sent back."""
         returned = reply.get("args")
         if not isinstance(returned, list) or len(returned) != len(args):
             raise GradingFailure(
@@ -190,8 +196,7 @@ class WorkerStudent:
                     "malformed reply: code must not interfere with the grader",
                 )
             )
-        mutated = [i for i, (before, after) in enumerate(zip(args, returned, strict=True)) if not same(before, after)]
-        return Call(value=restored(reply.get("value"), function), mutated=mutated)
+        return [i for i, (before, after) in enumerate(zip(args, returned, strict=True)) if not same(before, after)]
 
     def constant(self, name: str) -> Any:
         return restored(self._reply({"op": "constant", "module": self.module, "name": name}, name).get("value"), name)

@@ -210,3 +210,18 @@ def test_a_reply_nested_past_the_wire_limit_is_a_malformed_reply() -> None:
     student = WorkerStudent(Replying(), "rnn_forward", {})  # type: ignore[arg-type]
     with pytest.raises(GradingFailure, match="malformed reply"):
         student.call("rnn_cell", 1.0)
+
+
+def test_a_function_that_modifies_its_argument_loses_the_unchanged_tests(course: Course, tmp_path: Path) -> None:
+    source = (ROOT / "reference" / "attention.py").read_text()
+    source += (
+        "\n\n_dot_scores = dot_scores\n\n\ndef dot_scores(query, keys):\n"
+        "    scores = _dot_scores(query, keys)\n    query.zero_()\n    return scores\n"
+    )
+    (tmp_path / "attention.py").write_text(source)
+    (result,) = grade_submission(tmp_path, course).assignments
+    failed = [test for task in result.tasks for test in task.tests if test.feedback]
+    assert failed, "the in-place change must be caught"
+    assert {test.name.split("::")[1] for test in failed} == {"TestDotScores", "TestAttend"}  # attend calls dot_scores
+    assert all(test.feedback and test.feedback.kind == "mutation" for test in failed), failed
+    assert all(test.feedback and "modified query in place" in test.feedback.message for test in failed)
