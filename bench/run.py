@@ -15,7 +15,8 @@ import sys
 import time
 from pathlib import Path
 
-from grader.sandbox import ZYGOTES, Limits, Sandbox
+from grader.limits import Limits
+from grader.sandbox import ZYGOTES, Sandbox
 
 ROOT = Path(__file__).resolve().parent.parent
 

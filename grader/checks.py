@@ -11,17 +11,9 @@ from collections.abc import Sequence
 from typing import Any
 
 import torch
-from pydantic import BaseModel
 
 from grader.feedback import Feedback, FeedbackKind, GradingFailure
-
-
-class Tolerance(BaseModel):
-    """``|got - expected| <= atol + rtol * |expected|``, element by element."""
-
-    rtol: float
-    atol: float
-
+from grader.spec import Tolerance
 
 SIX_DECIMALS = Tolerance(rtol=0.0, atol=5.01e-7)
 """For the lecture's worked numbers, printed to six decimals."""

@@ -16,11 +16,11 @@ from typing import Literal
 import torch
 
 from grader.diagnosis import diagnoser
+from grader.limits import Limits
 from grader.notebook import NotebookError, module_source
 from grader.results import AssignmentResult, GradingReport
 from grader.rules import static_violations
 from grader.runner import grade_assignment
-from grader.sandbox import Limits
 from grader.spec import Assignment, Course
 from grader.student import import_module_from
 from grader.worker_student import SubmissionWorker, WorkerStudent

@@ -8,7 +8,8 @@ from typing import Any, TypeVar
 
 import click
 
-from grader.sandbox import Limits
+from grader.limits import Limits
+from grader.spec import Course, default_course
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -48,3 +49,8 @@ def grading_options(command: F) -> F:
     for option in (memory_option, time_limit_option, course_option, assignment_option):
         command = option(command)
     return command
+
+
+def load_course(folder: Path | None, submission: Path | None = None) -> Course:
+    """The course of ``--course``, or the one found from ``submission`` (see :func:`grader.spec.default_course`)."""
+    return Course(folder) if folder else default_course(submission)

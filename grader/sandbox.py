@@ -34,24 +34,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
 from grader import wire
+from grader.limits import Limits
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 ESCAPES = re.compile(r"\x1b(\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)|[@-Z\\-_])|[\x00-\x08\x0b-\x1f\x7f]")
 _worker_serial = itertools.count()
-
-
-class Limits(BaseModel):
-    """Resource limits of one worker; every field can be set from the command line."""
-
-    memory_bytes: int = Field(4 << 30, description="address space of the worker process")
-    max_processes: int = Field(64, description="processes and threads of the worker's own user (as root)")
-    max_file_bytes: int = Field(16 << 20, description="largest file the worker may write")
-    max_output_bytes: int = Field(64 << 10, description="captured stdout/stderr kept for the report")
-    startup_seconds: float = Field(120.0, description="time to start and import torch")
-    tmp_bytes: int = Field(64 << 20, description="size of the private /tmp (bubblewrap only)")
 
 
 class Isolation(BaseModel):

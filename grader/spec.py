@@ -10,13 +10,18 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from grader.checks import Tolerance
-
 Dtype = Literal["float32", "float64"]
 
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Tolerance(BaseModel):
+    """``|got - expected| <= atol + rtol * |expected|``, element by element."""
+
+    rtol: float
+    atol: float
 
 
 class FunctionSpec(Strict):

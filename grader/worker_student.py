@@ -7,7 +7,8 @@ from typing import Any
 
 from grader import wire
 from grader.feedback import Feedback, GradingFailure
-from grader.sandbox import Limits, Sandbox, SandboxError, WorkerDied, WorkerTimeout, clean_text
+from grader.limits import Limits
+from grader.sandbox import Sandbox, SandboxError, WorkerDied, WorkerTimeout, clean_text
 from grader.student import Call, same
 
 MAX_PRINTED = 8192

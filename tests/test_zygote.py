@@ -7,7 +7,8 @@ import time
 
 import pytest
 
-from grader.sandbox import ZYGOTES, Limits, Sandbox, WorkerDied, bwrap_problem
+from grader.limits import Limits
+from grader.sandbox import ZYGOTES, Sandbox, WorkerDied, bwrap_problem
 
 pytestmark = pytest.mark.skipif(bwrap_problem() is not None, reason=f"needs bubblewrap: {bwrap_problem()}")
 

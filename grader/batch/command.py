@@ -16,8 +16,8 @@ from grader.batch.gradebook import Gradebook, GradebookError
 from grader.batch.outcome import Outcome
 from grader.batch.run import BatchSettings, run_dask, run_local
 from grader.batch.summary import print_summary, write_summary
+from grader.limits import Limits
 from grader.options import grading_options
-from grader.sandbox import Limits
 
 
 class RateColumn(ProgressColumn):

@@ -19,8 +19,7 @@ from pydantic import BaseModel, Field
 from grader.batch.archives import ArchiveError
 from grader.batch.discover import Entry, prepare
 from grader.batch.outcome import Outcome
-from grader.engine import SubmissionError, grade_submission
-from grader.sandbox import Limits
+from grader.limits import Limits
 from grader.spec import Course, SpecError, default_course
 
 
@@ -35,6 +34,8 @@ class BatchSettings(BaseModel):
 
 def grade_entry(entry: Entry, source_hash: str, settings: BatchSettings) -> Outcome:
     """One student's outcome; never raises for anything the submission does."""
+    from grader.engine import SubmissionError, grade_submission  # here: the parent process never needs torch
+
     start = time.perf_counter()
 
     def outcome(**fields: object) -> Outcome:
@@ -77,21 +78,21 @@ def failed_outcome(entry: Entry, source_hash: str, error: BaseException) -> Outc
 def run_local(
     work: Iterable[tuple[Entry, str]], settings: BatchSettings, jobs: int, on_outcome: Callable[[Outcome], None]
 ) -> None:
-    """Grade on this machine with ``jobs`` grading processes."""
+    """Grade on this machine with ``jobs`` grading processes. Once every outcome is in, the processes are left to
+    exit on their own (tearing down torch takes a while) while the caller goes on."""
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(jobs, mp_context=context, initializer=warm_up) as pool:
+    pool = ProcessPoolExecutor(jobs, mp_context=context, initializer=warm_up)
+    try:
         futures: dict[Future[Outcome], tuple[Entry, str]] = {
             pool.submit(grade_entry, entry, digest, settings): (entry, digest) for entry, digest in work
         }
-        try:
-            for future in as_completed(futures):
-                try:
-                    on_outcome(future.result())
-                except Exception as error:
-                    on_outcome(failed_outcome(*futures[future], error))
-        except KeyboardInterrupt:
-            pool.shutdown(wait=False, cancel_futures=True)
-            raise
+        for future in as_completed(futures):
+            try:
+                on_outcome(future.result())
+            except Exception as error:
+                on_outcome(failed_outcome(*futures[future], error))
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
 
 
 def run_dask(

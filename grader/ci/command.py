@@ -21,9 +21,10 @@ from grader.ci.workflow import append, command, set_outputs
 from grader.engine import SubmissionError, grade_submission
 from grader.formats import markdown
 from grader.formats.summary import points
+from grader.limits import Limits
 from grader.options import grading_options
 from grader.release.errors import ReleaseError
-from grader.sandbox import Limits, bwrap_problem
+from grader.sandbox import bwrap_problem
 from grader.spec import Course, SpecError, default_course
 
 FileOption = click.Path(path_type=Path, dir_okay=False)

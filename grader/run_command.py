@@ -1,0 +1,74 @@
+"""``grader run SUBMISSION``: grade one submission and print or write its report."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+from grader.engine import SubmissionError, grade_submission
+from grader.formats import FORMATS, render
+from grader.formats.text import print_text
+from grader.limits import Limits
+from grader.options import grading_options, load_course
+from grader.spec import SpecError
+
+
+@click.command()
+@click.argument("submission", type=click.Path(path_type=Path))
+@grading_options
+@click.option("--public", is_flag=True, help="Run only the public tests (they need no hidden tests nor reference).")
+@click.option(
+    "--format", "fmt", type=click.Choice(list(FORMATS)), default="text", show_default=True, help="Output format."
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Write the report here instead of to stdout.",
+)
+@click.option(
+    "--fail-under",
+    type=click.FloatRange(0, 100),
+    metavar="PCT",
+    help="Exit with code 1 when the score is below PCT percent.",
+)
+def run(
+    submission: Path,
+    assignments: tuple[str, ...],
+    public: bool,
+    fmt: str,
+    output: Path | None,
+    fail_under: float | None,
+    course: Path | None,
+    time_limit: float | None,
+    memory: int,
+) -> None:
+    """Grade the SUBMISSION folder: every module of the course it holds, as .py files or notebooks."""
+    try:
+        report = grade_submission(
+            submission,
+            load_course(course, submission),
+            assignments or None,
+            "public" if public else "hidden",
+            Limits(memory_bytes=memory << 20),
+            time_limit,
+        )
+    except (SubmissionError, SpecError) as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(2)
+    if fmt == "text" and output is None:
+        print_text(report, Console(highlight=False))
+    else:
+        text = render(report, fmt)
+        if output is None:
+            click.echo(text)
+        else:
+            output.write_text(text, encoding="utf-8")
+            click.echo(
+                f"{report.score:g} / {report.max_score:g} ({report.percent:.1f}%): {fmt} report in {output}", err=True
+            )
+    if fail_under is not None and report.percent < fail_under:
+        sys.exit(1)

@@ -1,0 +1,31 @@
+"""``grader validate [ASSIGNMENT]...``: prove an assignment's hidden tests and mistake catalogue."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+from grader.mistakes import MutantError
+from grader.options import course_option, load_course
+from grader.spec import SpecError
+from grader.validate import print_validation, validate_assignment
+
+
+@click.command()
+@click.argument("assignments", nargs=-1, metavar="[ASSIGNMENT]...")
+@course_option
+def validate(assignments: tuple[str, ...], course: Path | None) -> None:
+    """Prove the hidden tests: the reference gets full marks, the starter none, every catalogued mistake is
+    caught and named. Exits with 1 when one is not."""
+    try:
+        loaded = load_course(course)
+        validations = [validate_assignment(loaded, name) for name in assignments or loaded.assignments]
+    except (SpecError, MutantError) as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(2)
+    print_validation(validations, Console(highlight=False))
+    if not all(v.ok for v in validations):
+        sys.exit(1)
