@@ -227,6 +227,7 @@ class Zygote:
         self.control: socket.socket | None = None
         self.folder: Path | None = None
         self.output = bytearray()
+        self.retired: str | None = None
 
     @property
     def alive(self) -> bool:
@@ -300,11 +301,13 @@ class Zygote:
                 raise SandboxError("it exited")
             return wire.decode(data[8:])
         except (SandboxError, wire.WireError, OSError) as error:
-            self.kill()
+            self.kill(f"it failed: {error}")
             output = clean_text(bytes(self.output), self.limits.max_output_bytes)
             raise SandboxError(f"the worker's sandbox failed: {error}; its output: {output}") from None
 
-    def kill(self) -> None:
+    def kill(self, reason: str = "closed") -> None:
+        """Stop the sandbox; ``reason`` is kept in :attr:`retired` for whoever wonders why it is gone."""
+        self.retired = reason
         if self.process is not None and self.process.poll() is None:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.process.pid, signal.SIGKILL)
@@ -450,7 +453,7 @@ class Sandbox:
                 reply = self.zygote.request({"op": "reap", "pid": self.pid, "grace": grace}, timeout=grace + 10.0)
                 status = reply.get("status") if isinstance(reply.get("status"), int) else None
                 if reply.get("clean") is not True:
-                    self.zygote.kill()
+                    self.zygote.kill(f"it could not clean up after a worker: {reply.get('error', 'unknown')}")
             except SandboxError:
                 pass
         self.pid = None

@@ -89,12 +89,12 @@ def wipe(folder: Path) -> bool:
 
 def remove_ipc_objects() -> None:
     """Delete the System V shared memory segments, semaphores and message queues of this IPC namespace."""
-    for kind, remove in (("shm", libc.shmctl), ("sem", libc.semctl), ("msg", libc.msgctl)):
+    for kind, delete in (("shm", libc.shmctl), ("sem", libc.semctl), ("msg", libc.msgctl)):
         with contextlib.suppress(OSError):
             lines = Path(f"/proc/sysvipc/{kind}").read_text().splitlines()[1:]
             for line in lines:
                 identifier = int(line.split()[1])
-                remove(identifier, 0, IPC_RMID) if kind == "sem" else remove(identifier, IPC_RMID, None)
+                delete(identifier, 0, IPC_RMID) if kind == "sem" else delete(identifier, IPC_RMID, None)
 
 
 def clear_keyrings() -> None:
@@ -163,14 +163,19 @@ class Zygote:
                     os.kill(pid, signal.SIGKILL)
                 status = os.waitpid(pid, 0)[1]
             self.child = None
-        clean = kill_everything_else() if self.namespaces else True
+        left = []
+        if self.namespaces and not kill_everything_else():
+            left.append(f"processes {other_processes()}")
         reap_children()
-        clean = wipe(self.scratch) and clean
+        if not wipe(self.scratch):
+            left.append(f"files {sorted(os.listdir(self.scratch))[:5]}")
         if self.namespaces:
             remove_ipc_objects()
         if self.own_user:
             clear_keyrings()
-        return {"status": status, "clean": clean}
+        if left:
+            return {"status": status, "clean": False, "error": "left behind: " + ", ".join(left)}
+        return {"status": status, "clean": True}
 
     def handle(self, message: dict[str, Any], fds: list[int]) -> dict[str, Any]:
         if message.get("op") == "fork":
