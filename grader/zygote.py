@@ -19,6 +19,7 @@ import contextlib
 import ctypes
 import gc
 import os
+import re
 import signal
 import socket
 import stat
@@ -68,23 +69,49 @@ def reap_children() -> None:
             pass
 
 
-def remove(path: str) -> None:
-    """Delete ``path`` and everything below it, making folders writable on the way (they belong to this user)."""
+def mounts_below(folder: Path) -> set[str]:
+    """The mount points below ``folder`` and the folders leading to them (the Python environment is bound below
+    ``/tmp`` when it lives there): they belong to the sandbox, not to a submission."""
+    keep: set[str] = set()
+    for line in Path("/proc/self/mountinfo").read_text().splitlines():
+        point = Path(re.sub(r"\\([0-7]{3})", lambda octal: chr(int(octal.group(1), 8)), line.split()[4]))
+        if folder in point.parents:
+            keep.update(str(p) for p in [point, *point.parents] if folder in p.parents)
+    return keep
+
+
+def remove(path: str, keep: set[str]) -> None:
+    """Delete ``path`` and everything below it but ``keep``, making folders writable on the way (they belong to
+    this user)."""
     with contextlib.suppress(OSError):
-        if os.path.isdir(path) and not os.path.islink(path):
-            os.chmod(path, stat.S_IRWXU)
-            for entry in os.scandir(path):
-                remove(entry.path)
-            os.rmdir(path)
+        if path in keep or (os.path.isdir(path) and not os.path.islink(path)):
+            if path not in keep:
+                os.chmod(path, stat.S_IRWXU)
+            if not os.path.ismount(path):
+                for entry in os.scandir(path):
+                    remove(entry.path, keep)
+            if path not in keep:
+                os.rmdir(path)
         else:
             os.unlink(path)
 
 
-def wipe(folder: Path) -> bool:
-    """Empty ``folder``; True when nothing is left in it."""
+def leftovers(folder: str, keep: set[str]) -> list[str]:
+    """What is still below ``folder`` other than ``keep`` (mount points are not looked into)."""
+    found = []
     for entry in os.scandir(folder):
-        remove(entry.path)
-    return not any(os.scandir(folder))
+        if entry.path not in keep:
+            found.append(entry.path)
+        elif not os.path.ismount(entry.path):
+            found += leftovers(entry.path, keep)
+    return found
+
+
+def wipe(folder: Path, keep: set[str]) -> list[str]:
+    """Empty ``folder`` but for ``keep``; what could not be removed."""
+    for entry in os.scandir(folder):
+        remove(entry.path, keep)
+    return leftovers(str(folder), keep)
 
 
 def remove_ipc_objects() -> None:
@@ -116,6 +143,7 @@ class Zygote:
         self.guards = Guards()
         self.guards.install()
         self.child: int | None = None
+        self.keep = mounts_below(scratch)
 
     def fork(self, fds: list[int]) -> dict[str, Any]:
         if len(fds) != 3 or self.child is not None:
@@ -167,8 +195,8 @@ class Zygote:
         if self.namespaces and not kill_everything_else():
             left.append(f"processes {other_processes()}")
         reap_children()
-        if not wipe(self.scratch):
-            left.append(f"files {sorted(os.listdir(self.scratch))[:5]}")
+        if files := wipe(self.scratch, self.keep):
+            left.append(f"files {sorted(files)[:5]}")
         if self.namespaces:
             remove_ipc_objects()
         if self.own_user:

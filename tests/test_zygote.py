@@ -82,6 +82,7 @@ def sandbox() -> Sandbox:
 
 def test_a_submission_finds_nothing_of_the_one_before() -> None:
     first = sandbox()
+    before = call(first, "look")
     planted = call(first, "plant")
     assert all(value not in (-1, None) for value in planted.values()), planted
     zygote = first.zygote
@@ -90,14 +91,15 @@ def test_a_submission_finds_nothing_of_the_one_before() -> None:
     found = call(second, "look")
     assert zygote is not None and second.zygote is zygote, f"the warm zygote was not reused: {zygote.retired}"
     second.close()
-    assert found == {
-        "tmp": ["submission"],
-        "submission": ["spy.py"],
-        "shm": [],
-        "msg": [],
-        "processes": [],
-        "key": -1,
-    }
+    assert found == before
+    assert isinstance(found, dict) and "submission" in found["tmp"] and "secret.txt" not in found["tmp"]
+    assert (found["submission"], found["shm"], found["msg"], found["processes"], found["key"]) == (
+        ["spy.py"],
+        [],
+        [],
+        [],
+        -1,
+    )
 
 
 def test_a_worker_that_kills_its_zygote_costs_only_its_own_submission() -> None:
