@@ -45,7 +45,8 @@ class SubmissionWorker:
         """
         if module in self.broken_imports:
             raise GradingFailure(self.broken_imports[module])
-        if self.timeouts.get(f"{module}.{what}", 0) >= TIMEOUTS_BEFORE_GIVING_UP:
+        function = f"{module}.{what}"
+        if self.timeouts.get(function, 0) >= TIMEOUTS_BEFORE_GIVING_UP:
             raise GradingFailure(
                 Feedback(
                     kind="timeout",
@@ -72,7 +73,7 @@ class SubmissionWorker:
             return self._record_printed(module, self._request(message, timeout, what))
         except GradingFailure as failure:
             if failure.feedback.kind == "timeout":
-                self.timeouts[f"{module}.{what}"] = self.timeouts.get(f"{module}.{what}", 0) + 1
+                self.timeouts[function] = self.timeouts.get(function, 0) + 1
             raise
 
     def _record_printed(self, module: str, reply: dict[str, Any]) -> dict[str, Any]:
@@ -103,13 +104,7 @@ class SubmissionWorker:
                 raise GradingFailure(Feedback(kind=kind, message=f"{what} {text}")) from None
             except wire.WireError as error:
                 self._restart()
-                raise GradingFailure(
-                    Feedback(
-                        kind="exception",
-                        message=f"the worker running {what} sent a malformed "
-                        f"reply ({error}): code must not interfere with the grader",
-                    )
-                ) from None
+                raise malformed_reply(what, str(error)) from None
         if not isinstance(reply, dict) or not isinstance(reply.get("ok"), bool):
             raise GradingFailure(
                 Feedback(kind="exception", message=f"the worker running {what} sent a malformed reply")
@@ -190,13 +185,7 @@ class WorkerStudent:
         """Which arguments differ from what the grader sent, judged here from the arguments the worker sent back."""
         returned = reply.get("args")
         if not isinstance(returned, list) or len(returned) != len(args):
-            raise GradingFailure(
-                Feedback(
-                    kind="exception",
-                    message=f"the worker running {function} sent a "
-                    "malformed reply: code must not interfere with the grader",
-                )
-            )
+            raise malformed_reply(function)
         return [i for i, (before, after) in enumerate(zip(args, returned, strict=True)) if not same(before, after)]
 
     def constant(self, name: str) -> Any:
@@ -208,10 +197,16 @@ def restored(value: Any, what: str) -> Any:
     try:
         return wire.restore(value)
     except wire.WireError as error:
-        raise GradingFailure(
-            Feedback(
-                kind="exception",
-                message=f"the worker running {what} sent a malformed reply ({error}): "
-                "code must not interfere with the grader",
-            )
-        ) from None
+        raise malformed_reply(what, str(error)) from None
+
+
+def malformed_reply(what: str, problem: str = "") -> GradingFailure:
+    """The failure of a call whose reply is not what an honest worker sends."""
+    detail = f" ({problem})" if problem else ""
+    return GradingFailure(
+        Feedback(
+            kind="exception",
+            message=f"the worker running {what} sent a malformed reply{detail}: "
+            "code must not interfere with the grader",
+        )
+    )
