@@ -80,7 +80,10 @@ class ReferenceResults:
     def call(self, module: ModuleType, function: str, args: tuple[Any, ...]) -> Any:
         """``module.function(*args)`` on copies of ``args``, computed once for equal arguments; the caller gets its
         own copy of the result."""
-        fingerprint = digest(args)
+        return self.call_with(module, function, args, digest(args))
+
+    def call_with(self, module: ModuleType, function: str, args: tuple[Any, ...], fingerprint: bytes | None) -> Any:
+        """:meth:`call` with the arguments' :func:`digest` already worked out (it serves several modules)."""
         if fingerprint is None:
             return getattr(module, function)(*copy.deepcopy(args))
         key = (module, function, fingerprint)
