@@ -268,7 +268,7 @@ class Zygote:
                 start_new_session=True,
             )
         except OSError as error:
-            self.kill()
+            self.kill(f"it could not start: {error}")
             raise SandboxError(f"cannot start the worker: {error}") from error
         finally:
             theirs.close()
@@ -277,7 +277,7 @@ class Zygote:
         self.process.stdout.close()
         reply = self._answer(time.monotonic() + self.limits.startup_seconds)
         if reply.get("ready") is not True:
-            self.kill()
+            self.kill(f"it answered {reply!r} instead of ready")
             raise SandboxError(f"the worker answered {reply!r} instead of ready")
 
     def request(self, message: dict[str, Any], fds: list[int] | None = None, timeout: float = 30.0) -> dict[str, Any]:
@@ -287,7 +287,7 @@ class Zygote:
         try:
             socket.send_fds(self.control, [wire.encode(message)], fds or [])
         except OSError as error:
-            self.kill()
+            self.kill(f"its control socket failed: {error}")
             raise SandboxError(f"the worker's sandbox is gone: {error}") from None
         return self._answer(time.monotonic() + timeout)
 
