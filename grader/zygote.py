@@ -82,16 +82,17 @@ def mounts_below(folder: Path) -> set[str]:
 
 def remove(path: str, keep: set[str]) -> None:
     """Delete ``path`` and everything below it but ``keep``, making folders writable on the way (they belong to
-    this user)."""
+    this user); a kept folder is emptied of the rest, a mount point is not entered."""
     with contextlib.suppress(OSError):
-        if path in keep or (os.path.isdir(path) and not os.path.islink(path)):
-            if path not in keep:
-                os.chmod(path, stat.S_IRWXU)
+        if path in keep:
             if not os.path.ismount(path):
                 for entry in os.scandir(path):
                     remove(entry.path, keep)
-            if path not in keep:
-                os.rmdir(path)
+        elif os.path.isdir(path) and not os.path.islink(path):
+            os.chmod(path, stat.S_IRWXU)
+            for entry in os.scandir(path):
+                remove(entry.path, keep)
+            os.rmdir(path)
         else:
             os.unlink(path)
 
