@@ -24,6 +24,10 @@ from grader.student import Student
 from grader.suite import Case, collect
 from grader.testkit import Fixtures
 
+ASSERT_LINES = 40
+ASSERT_CHARS = 4000
+"""How much of a failed ``assert``'s explanation the feedback keeps (pytest's own cut depends on ``$CI``)."""
+
 
 class Outcome:
     """A test's raw verdict."""
@@ -47,13 +51,21 @@ def visible_frames(error: BaseException) -> traceback.StackSummary:
     return traceback.StackSummary.extract(frames)
 
 
+def bounded(explanation: str) -> str:
+    """``explanation`` cut to :data:`ASSERT_LINES` lines and :data:`ASSERT_CHARS` characters, saying so."""
+    if explanation.count("\n") < ASSERT_LINES and len(explanation) <= ASSERT_CHARS:
+        return explanation
+    kept = "\n".join(explanation.splitlines()[:ASSERT_LINES])[:ASSERT_CHARS]
+    return f"{kept}\n  ... ({len(explanation) - len(kept)} more characters of the comparison left out)"
+
+
 def feedback_for(error: BaseException, phase: str) -> Feedback:
     """A test's exception as feedback: a :class:`GradingFailure` carries its own; a failed ``assert`` says the
     value is wrong; anything else (``pytest.fail`` and ``pytest.skip`` too) is the test failing, not the student."""
     if isinstance(error, GradingFailure):
         return error.feedback
     if isinstance(error, AssertionError):
-        return Feedback(kind="value", message=str(error) or "an assertion failed")
+        return Feedback(kind="value", message=bounded(str(error)) or "an assertion failed")
     frames = visible_frames(error)
     where = f"{frames[-1].filename}:{frames[-1].lineno}: " if frames else ""
     what = "".join(traceback.format_exception_only(type(error), error)).strip()

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from grader.results import AssignmentResult
-from grader.runner import grade_assignment
+from grader.runner import ASSERT_CHARS, ASSERT_LINES, bounded, grade_assignment
 from grader.spec import Assignment
 from grader.student import LocalStudent, import_module_from
 from grader.suite import collect
@@ -133,10 +133,7 @@ def test_each_outcome_becomes_the_feedback_pytest_gave(demo: tuple[Assignment, P
         "TestClass::test_fresh_instance",
     }
     # a failed assert explains itself as under pytest; anything else is the test's own failure, in its phase
-    assert got["test_list_assert"] == (
-        "failed",
-        "assert [1, 2, 3] == [1, 3, 3]\n  \n  At index 1 diff: 2 != 3\n  Use -v to get more diff",
-    )
+    assert got["test_list_assert"] == ("failed", LIST_ASSERT)
     file = assignment.tests_dir("hidden") / "test_demo.py"
     assert got["test_raises"][0] == "error"
     assert got["test_raises"][1].startswith(f"the test failed in its call phase: {file}:")
@@ -144,6 +141,42 @@ def test_each_outcome_becomes_the_feedback_pytest_gave(demo: tuple[Assignment, P
     assert got["test_fails"][1].endswith(": Failed: failing on purpose")
     assert got["test_skips"][0] == "error" and got["test_skips"][1].endswith(": Skipped: skipping on purpose")
     assert capsys.readouterr().out == ""
+
+
+LIST_ASSERT = "\n".join(
+    [
+        "assert [1, 2, 3] == [1, 3, 3]",
+        "  ",
+        "  At index 1 diff: 2 != 3",
+        "  ",
+        "  Full diff: (-: missing in left side, +: extra in left side)",
+        "    [",
+        "        1,",
+        "  -     3,",
+        "  ?     ^",
+        "  +     2,",
+        "  ?     ^",
+        "        3,",
+        "    ]",
+    ]
+)
+
+
+@pytest.mark.parametrize("ci", ["", "true"])
+def test_a_failed_assert_explains_itself_the_same_on_ci(demo: tuple[Assignment, Path], monkeypatch, ci: str):
+    # pytest shortens and truncates its explanations unless $CI is set; a student's feedback must not depend on it
+    monkeypatch.setenv("CI", ci)
+    monkeypatch.delenv("BUILD_NUMBER", raising=False)
+    assignment, reference = demo
+    assert verdicts(grade(assignment, reference, reference))["test_list_assert"] == ("failed", LIST_ASSERT)
+
+
+def test_a_long_explanation_is_cut_and_says_so():
+    assert bounded(LIST_ASSERT) == LIST_ASSERT
+    long = "\n".join(f"line {i}" for i in range(100))
+    kept = "\n".join(long.splitlines()[:ASSERT_LINES])
+    assert bounded(long) == f"{kept}\n  ... ({len(long) - len(kept)} more characters of the comparison left out)"
+    assert len(bounded("x" * 10_000).splitlines()[0]) == ASSERT_CHARS
 
 
 def test_a_wrong_result_is_named_and_the_task_shared(demo: tuple[Assignment, Path], tmp_path: Path):
