@@ -33,6 +33,16 @@ def describe(value: Any) -> str:
     return type(value).__qualname__
 
 
+def unravel(flat: int, shape: tuple[int, ...]) -> list[int]:
+    """The index in a tensor of ``shape`` of its element number ``flat`` in row-major order (what
+    ``torch.unravel_index`` says, without the sympy import its first call costs)."""
+    index = []
+    for size in reversed(shape):
+        flat, i = divmod(flat, size)
+        index.append(i)
+    return index[::-1]
+
+
 def check_tensor(name: str, got: Any, expected: torch.Tensor, tolerance: Tolerance) -> None:
     """``got`` is exactly a ``torch.Tensor`` of ``expected``'s shape and dtype, finite where it is, and close."""
     if type(got) is not torch.Tensor:
@@ -85,7 +95,7 @@ def check_tensor(name: str, got: Any, expected: torch.Tensor, tolerance: Toleran
     error = (got.double() - expected.double()).abs().nan_to_num(nan=0.0)
     excess = error - tolerance.atol - tolerance.rtol * expected.double().abs()
     flat = int(excess.flatten().argmax())
-    index = [int(i) for i in torch.unravel_index(torch.tensor(flat), expected.shape)] if expected.dim() else []
+    index = unravel(flat, tuple(expected.shape))
     max_abs = float(error.max())
     max_rel = float((error / expected.double().abs().clamp_min(1e-300)).max())
     count, total = int((~close).sum()), close.numel()
