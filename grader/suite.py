@@ -108,7 +108,17 @@ def collect(tests_dir: Path) -> tuple[Case, ...]:
     """The tests in ``tests_dir``, collected by pytest on the first call in this process; RuntimeError naming the
     folder when pytest cannot collect them or the grader cannot run one."""
     collector = Collector()
-    args = [str(tests_dir), "-c", str(PYTEST_INI), "--rootdir", str(tests_dir), "-p", "no:terminal", "--disable-plugin-autoload", "--collect-only"]
+    args = [
+        str(tests_dir),
+        "-c",
+        str(PYTEST_INI),
+        "--rootdir",
+        str(tests_dir),
+        "-p",
+        "no:terminal",
+        "--disable-plugin-autoload",
+        "--collect-only",
+    ]
     try:
         code = pytest.main(args, plugins=[collector])
     finally:

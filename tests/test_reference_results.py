@@ -28,6 +28,9 @@ def test_equal_arguments_have_equal_digests_and_anything_else_differs():
     x = torch.arange(6, dtype=torch.float64).reshape(2, 3)
     assert digest((x, [1, 2.0], {"a": None})) == digest((x.clone(), [1, 2.0], {"a": None}))
     assert digest((x.t().contiguous().t(),)) == digest((x,))  # the values count, not the memory layout
+    assert digest((x[1:],)) == digest((x[1:].clone(),))  # a view's own elements, wherever its storage starts
+    assert digest((x.t(),)) == digest((x.t().contiguous(),)) != digest((x.reshape(3, 2),))
+    assert digest((torch.zeros(0, 3),)) != digest((torch.zeros(3, 0),))
     others = [
         (x.float(),),
         (x.reshape(3, 2),),
