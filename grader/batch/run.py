@@ -7,6 +7,8 @@ submission that is broken, hangs or attacks the grader costs only its own grade.
 
 from __future__ import annotations
 
+import functools
+import gc
 import multiprocessing
 import tempfile
 import time
@@ -57,7 +59,17 @@ def grade_entry(entry: Entry, source_hash: str, settings: BatchSettings) -> Outc
     except Exception as error:  # the grader failing on one submission must not end the batch
         return outcome(status="error", reason=f"the grader failed on this submission: {type(error).__name__}: {error}")
     report.submission = entry.student
+    freeze_caches()
     return outcome(status="graded", report=report)
+
+
+@functools.cache
+def freeze_caches() -> None:
+    """Once per grading process, after its first submission: by then its caches (the collected tests, the
+    reference's results, the mutants) hold most of what it will keep, so they are moved out of the cyclic garbage
+    collector's sight and later collections stop walking them (4 ms of every submission's grading before)."""
+    gc.collect()
+    gc.freeze()
 
 
 def warm_up() -> None:
