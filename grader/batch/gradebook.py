@@ -128,7 +128,7 @@ class Gradebook:
                     outcome.student,
                     outcome.source,
                     outcome.content_hash,
-                    datetime.now(UTC).isoformat(timespec="seconds"),
+                    datetime.now(UTC).isoformat(timespec="milliseconds"),
                     outcome.status,
                     outcome.reason,
                     report.score if report else None,
