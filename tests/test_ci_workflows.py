@@ -97,6 +97,23 @@ def test_the_project_ci_runs_the_readme_test_command():
     )
 
 
+TORCH_CPU = "https://download.pytorch.org/whl/cpu"
+
+
+@pytest.mark.parametrize("path", [CLASSROOM, COURSE], ids=lambda p: p.name)
+def test_the_course_workflows_install_torch_s_cpu_build(path):
+    """PyPI's Linux torch wheel brings several GB of CUDA libraries to every grading run: PyTorch's CPU index."""
+    installs = [line.strip() for step in steps(load(path)) for line in step.get("run", "").splitlines()]
+    torch = [line for line in installs if "pip install" in line and "torch" in line]
+    assert torch == [f"python -m pip install -q torch==2.13.0 --index-url {TORCH_CPU}"]
+
+
+def test_the_project_ci_takes_torch_s_cpu_build():
+    step = next(step for step in steps(load(CI)) if step.get("run") == "bash .ci/run")
+    assert step["env"]["PIP_EXTRA_INDEX_URL"] == TORCH_CPU
+    assert ".venv/bin/pip install -q torch==2.13.0\n" in (ROOT / ".ci" / "setup").read_text()
+
+
 def test_classroom_workflow_feeds_the_grading_reporter():
     """The reporter reads ``$<RUNNER>_RESULTS`` for each runner id; its check run is named Autograding Tests."""
     workflow = load(CLASSROOM)

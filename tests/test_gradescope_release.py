@@ -82,12 +82,13 @@ def test_the_scripts_are_valid_bash(autograder, tmp_path, script):
     assert subprocess.run(["bash", "-n", str(tmp_path / script)], capture_output=True).returncode == 0
 
 
-def test_setup_installs_bubblewrap_torch_then_the_pinned_grader_from_the_zip(autograder):
+def test_setup_installs_bubblewrap_torch_s_cpu_build_then_the_pinned_grader_from_the_zip(autograder):
     with zipfile.ZipFile(autograder) as archive:
         setup = archive.read("setup.sh").decode()
     assert setup.startswith("#!/usr/bin/env bash\n")
     assert "apt-get install -y -qq bubblewrap" in setup and "command -v bwrap" in setup
-    torch, grader = setup.index("pip install -q torch==2.13.0"), setup.index('-c "$source_dir/constraints.txt"')
+    torch = setup.index("pip install -q torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu\n")
+    grader = setup.index('-c "$source_dir/constraints.txt"')
     assert torch < grader and '"$source_dir"/grader-*.whl' in setup
 
 

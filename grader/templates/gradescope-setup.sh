@@ -31,5 +31,6 @@ if ! "$python" -m venv "$root/venv"; then
 fi
 
 "$root/venv/bin/python" -m pip install -q --upgrade pip
-"$root/venv/bin/python" -m pip install -q torch==2.13.0
+# torch's CPU build from PyTorch's index: PyPI's Linux wheel brings several GB of CUDA libraries
+"$root/venv/bin/python" -m pip install -q torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu
 "$root/venv/bin/python" -m pip install -q -c "$source_dir/constraints.txt" "$source_dir"/grader-*.whl
