@@ -25,8 +25,8 @@ def _feed(hasher: Any, value: Any) -> bool:
             return False
         hasher.update(f"{kind.__qualname__} {value.dtype} {tuple(value.shape)} {value.requires_grad};".encode())
         data = value if value.is_contiguous() else value.contiguous()
-        if data.nbytes:  # its bytes in place: a view of the tensor's memory, which ``data`` keeps alive
-            hasher.update((ctypes.c_char * data.nbytes).from_address(data.data_ptr()))
+        if data.nbytes:  # its bytes, read straight from its memory (``data`` keeps it alive)
+            hasher.update(ctypes.string_at(data.data_ptr(), data.nbytes))
         return True
     if kind in (list, tuple):
         hasher.update(f"{kind.__qualname__} {len(value)};".encode())
