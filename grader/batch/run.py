@@ -7,9 +7,12 @@ submission that is broken, hangs or attacks the grader costs only its own grade.
 
 from __future__ import annotations
 
+import atexit
 import functools
 import gc
 import multiprocessing
+import os
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterable
@@ -77,6 +80,25 @@ def warm_up() -> None:
     import grader.engine  # noqa: F401
 
 
+def start_local_process() -> None:
+    """The initializer of a local grading process: :func:`warm_up`, and an exit that skips the interpreter's
+    teardown."""
+    atexit.register(exit_at_once)
+    warm_up()
+
+
+def exit_at_once() -> None:
+    """Close this process's sandboxes and end it without tearing down torch's modules, which took 0.6 s that the
+    batch (joining its processes before it exits) waited for. Only the pool's own processes do this; a Dask worker
+    is not ours to end."""
+    from grader.sandbox import ZYGOTES
+
+    ZYGOTES.close()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
+
+
 def failed_outcome(entry: Entry, source_hash: str, error: BaseException) -> Outcome:
     return Outcome(
         student=entry.student,
@@ -90,10 +112,10 @@ def failed_outcome(entry: Entry, source_hash: str, error: BaseException) -> Outc
 def run_local(
     work: Iterable[tuple[Entry, str]], settings: BatchSettings, jobs: int, on_outcome: Callable[[Outcome], None]
 ) -> None:
-    """Grade on this machine with ``jobs`` grading processes. Once every outcome is in, the processes are left to
-    exit on their own (tearing down torch takes a while) while the caller goes on."""
+    """Grade on this machine with ``jobs`` grading processes. Once every outcome is in, the processes are told to
+    exit, and the caller goes on while they do."""
     context = multiprocessing.get_context("spawn")
-    pool = ProcessPoolExecutor(jobs, mp_context=context, initializer=warm_up)
+    pool = ProcessPoolExecutor(jobs, mp_context=context, initializer=start_local_process)
     try:
         futures: dict[Future[Outcome], tuple[Entry, str]] = {
             pool.submit(grade_entry, entry, digest, settings): (entry, digest) for entry, digest in work
