@@ -127,6 +127,17 @@ def test_latest_is_each_students_newest_attempt(book: Path) -> None:
     assert latest[1] == regraded
 
 
+def test_latest_takes_the_attempts_the_caller_holds_as_they_are(book: Path) -> None:
+    regraded, new = graded("bob", content_hash="h2"), errored("aaron", "empty folder")
+    with Gradebook(book) as gradebook:
+        gradebook.record(regraded)
+        gradebook.record(new)
+        latest = gradebook.latest(known=[regraded, new])
+        assert latest == gradebook.latest()
+    assert [o.student for o in latest] == ["aaron", "alice", "bob", "carol", "dave", "erin"]
+    assert latest[0] is new and latest[2] is regraded
+
+
 def test_needs_grading_skips_only_an_unchanged_graded_submission(book: Path) -> None:
     with Gradebook(book) as gradebook:
         assert not gradebook.needs_grading("alice", "h1")

@@ -89,9 +89,11 @@ def batch(
         columns = (TextColumn("grading"), BarColumn(), MofNCompleteColumn(), RateColumn(), TimeRemainingColumn())
         with Progress(*columns, console=console) as progress:
             task = progress.add_task("grading", total=len(work))
+            graded: list[Outcome] = []
 
             def keep(outcome: Outcome) -> None:
                 gradebook.record(outcome)
+                graded.append(outcome)
                 progress.advance(task)
 
             try:
@@ -103,7 +105,7 @@ def batch(
                 progress.stop()
                 console.print(f"interrupted: {int(progress.tasks[0].completed)} graded submissions are kept in {db}")
                 sys.exit(130)
-        outcomes = gradebook.latest()
+        outcomes = gradebook.latest(known=graded)
     print_summary(outcomes, console)
     if summary:
         write_summary(outcomes, summary)

@@ -7,7 +7,7 @@ student's :class:`Outcome` is rebuilt, and one row per test, for the instructor'
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -170,9 +170,11 @@ class Gradebook:
         ).fetchone()
         return latest != (content_hash, "graded")
 
-    def latest(self) -> list[Outcome]:
-        """Each student's latest attempt, ordered by student id."""
-        return [
+    def latest(self, known: Collection[Outcome] = ()) -> list[Outcome]:
+        """Each student's latest attempt, ordered by student id; ``known`` are latest attempts the caller holds
+        already (just graded), taken as they are instead of read back and parsed again."""
+        held = {outcome.student: outcome for outcome in known}
+        stored = [
             Outcome(
                 student=student,
                 source=source,
@@ -183,7 +185,9 @@ class Gradebook:
                 report=GradingReport.model_validate_json(report) if report else None,
             )
             for student, source, digest, status, reason, duration, report in self.connection.execute(LATEST)
+            if student not in held
         ]
+        return sorted([*stored, *held.values()], key=lambda outcome: outcome.student)
 
     def close(self) -> None:
         self.connection.close()
