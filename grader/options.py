@@ -34,9 +34,18 @@ time_limit_option = click.option(
     metavar="SECONDS",
     help="Wall time per test, instead of each assignment's own.",
 )
+
+
+def memory_limits(ctx: click.Context, param: click.Parameter, mib: int) -> Limits:
+    """``--memory MIB`` as the workers' :class:`Limits`."""
+    return Limits(memory_bytes=mib << 20)
+
+
 memory_option = click.option(
     "--memory",
+    "limits",
     type=click.IntRange(min=256),
+    callback=memory_limits,
     metavar="MIB",
     default=Limits().memory_bytes >> 20,
     show_default=True,

@@ -44,7 +44,7 @@ def run(
     fail_under: float | None,
     course: Path | None,
     time_limit: float | None,
-    memory: int,
+    limits: Limits,
 ) -> None:
     """Grade the SUBMISSION folder: every module of the course it holds, as .py files or notebooks."""
     try:
@@ -53,7 +53,7 @@ def run(
             load_course(course, submission),
             assignments or None,
             "public" if public else "hidden",
-            Limits(memory_bytes=memory << 20),
+            limits,
             time_limit,
         )
     except (SubmissionError, SpecError) as error:

@@ -63,7 +63,7 @@ def batch(
     assignments: tuple[str, ...],
     course: Path | None,
     time_limit: float | None,
-    memory: int,
+    limits: Limits,
 ) -> None:
     """Grade every student's submission in SUBMISSIONS: one folder or archive (.zip, .tar.gz) per student,
     or nbgrader's submitted/<student>/<assignment>/ layout."""
@@ -72,7 +72,7 @@ def batch(
         course=course.resolve() if course else None,
         only=list(assignments) or None,
         time_limit=time_limit,
-        limits=Limits(memory_bytes=memory << 20),
+        limits=limits,
     )
     try:
         book = Gradebook(db)

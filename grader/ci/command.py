@@ -79,13 +79,12 @@ def ci(
     comment: Path | None,
     fail_under: float | None,
     time_limit: float | None,
-    memory: int,
+    limits: Limits,
 ) -> None:
     """Grade SUBMISSION in GitHub Actions: job summary, annotations, Classroom result, comment, one report."""
     try:
         with course_for(submission, course, hidden_bundle, key_env) as loaded:
             which: Literal["public", "hidden"] = "public" if public else "hidden"
-            limits = Limits(memory_bytes=memory << 20)
             report = grade_submission(submission, loaded, assignments or None, which, limits, time_limit)
             locator = Locator(submission)
             result = classroom_result(report, loaded, locator)
