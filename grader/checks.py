@@ -122,7 +122,16 @@ def check_float(name: str, got: Any, expected: float, tolerance: Tolerance) -> N
             got=describe(got),
             expected="float",
         )
-    got = float(got)
+    try:
+        got = float(got)
+    except OverflowError:
+        raise fail(
+            "nonfinite",
+            name,
+            f"'{name}' is not a finite float: the int returned ({got.bit_length()} bits) does not fit a float",
+            got=f"an int of {got.bit_length()} bits",
+            expected=f"{expected:.8g}",
+        ) from None
     if got != got or got in (float("inf"), float("-inf")):
         raise fail(
             "nonfinite", name, f"'{name}' is {got}, expected {expected:.8g}", got=str(got), expected=f"{expected:.8g}"
@@ -138,6 +147,17 @@ def check_float(name: str, got: Any, expected: float, tolerance: Tolerance) -> N
             max_abs_error=error,
             max_rel_error=error / abs(expected) if expected else None,
         )
+
+
+def shown(value: Any, limit: int = 200) -> str:
+    """``repr(value)`` for a message, cut to ``limit`` characters; an int too long to print is described instead."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 256:
+        return f"an int of {value.bit_length()} bits"
+    try:
+        text = repr(value)
+    except Exception:
+        return describe(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def check_exact(name: str, got: Any, expected: Any) -> None:
@@ -156,9 +176,9 @@ def check_exact(name: str, got: Any, expected: Any) -> None:
         raise fail(
             "value",
             name,
-            f"'{name}' is wrong: got {got!r}, expected {expected!r}",
-            got=repr(got),
-            expected=repr(expected),
+            f"'{name}' is wrong: got {shown(got)}, expected {shown(expected)}",
+            got=shown(got),
+            expected=shown(expected),
         )
 
 
@@ -171,16 +191,18 @@ def check_dict(name: str, got: Any, expected: dict[Any, Any], tolerance: Toleran
     missing = [k for k in expected if k not in got]
     extra = [k for k in got if k not in expected]
     if missing or extra:
-        parts = ([f"missing keys {missing}"] if missing else []) + ([f"unexpected keys {extra}"] if extra else [])
+        parts = ([f"missing keys {shown(missing)}"] if missing else []) + (
+            [f"unexpected keys {shown(extra)}"] if extra else []
+        )
         raise fail(
             "type",
             name,
             f"'{name}' has the wrong keys: {'; '.join(parts)}",
-            got=repr(sorted(map(str, got))),
-            expected=repr(sorted(map(str, expected))),
+            got=shown(sorted(map(shown, got))),
+            expected=shown(sorted(map(str, expected))),
         )
     for key, value in expected.items():
-        check_value(f"{name}[{key!r}]", got[key], value, tolerance)
+        check_value(f"{name}[{shown(key)}]", got[key], value, tolerance)
 
 
 def check_sequence(name: str, got: Any, expected: tuple[Any, ...] | list[Any], tolerance: Tolerance) -> None:
@@ -240,3 +262,21 @@ def check_outputs(outputs: Sequence[str | Sequence[str]], got: Any, expected: An
         )
     for name, g, e in zip(outputs, got, expected, strict=True):
         check_outputs([name], g, e, tolerance) if isinstance(name, str) else check_outputs(name, g, e, tolerance)
+
+
+def check_result(outputs: Sequence[str | Sequence[str]], got: Any, expected: Any, tolerance: Tolerance) -> None:
+    """:func:`check_outputs`, where a check that breaks on the student's value (an exotic value no check foresaw)
+    fails that value with a :class:`GradingFailure`, as any other wrong value does, never the grader."""
+    try:
+        check_outputs(outputs, got, expected, tolerance)
+    except GradingFailure:
+        raise
+    except Exception as error:
+        names = ", ".join(o if isinstance(o, str) else "(" + ", ".join(o) + ")" for o in outputs)
+        raise fail(
+            "type",
+            names,
+            f"the result ({describe(got)}) could not be checked against the contract's {names}: checking it raised "
+            f"{type(error).__name__}; return the types and shapes the handout gives",
+            got=describe(got),
+        ) from None

@@ -33,6 +33,19 @@ class LazyGroup(click.Group):
         command: click.Command = getattr(importlib.import_module(module), attribute)
         return command
 
+    def invoke(self, ctx: click.Context) -> object:
+        """Run the command; an exception no command expected is the grader's bug: exit 3 with its traceback (see
+        :mod:`grader.exits`), never a bare crash."""
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit, KeyboardInterrupt):
+            raise
+        except Exception as error:
+            from grader.exits import internal_error
+
+            internal_error(error)
+            raise
+
 
 @click.group(cls=LazyGroup)
 @click.version_option(__version__, prog_name="grader")

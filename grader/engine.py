@@ -16,8 +16,8 @@ from typing import Literal
 import torch
 
 from grader.diagnosis import diagnoser
+from grader.intake import ModuleFile, Refused, SubmissionFolder, read_module
 from grader.limits import Limits
-from grader.notebook import NotebookError, module_source
 from grader.results import AssignmentResult, GradingReport
 from grader.rules import static_violations
 from grader.runner import grade_assignment
@@ -30,39 +30,30 @@ class SubmissionError(Exception):
     """The submission cannot be graded at all; the message names the path and the fix."""
 
 
-class Module:
-    """One module of a submission, as the worker will import it."""
-
-    def __init__(self, name: str, path: Path, source: str, notes: list[str]) -> None:
-        self.name, self.path, self.source, self.notes = name, path, source, notes
-
-
 @functools.cache
 def reference(path: Path) -> ModuleType | None:
     """The instructor's reference module, imported once per process; None where it is not present."""
     return import_module_from(path) if path.is_file() else None
 
 
-def read_modules(folder: Path, names: Iterable[str]) -> tuple[dict[str, Module], dict[str, str]]:
-    """The course's modules present in ``folder``, and the ones present but unreadable, with the reason."""
-    if not folder.exists():
-        raise SubmissionError(f"{folder}: no such folder; give the folder that holds your modules")
-    if not folder.is_dir():
-        raise SubmissionError(f"{folder}: a file, not a folder; give the folder that holds it")
-    if not any(folder.iterdir()):
-        raise SubmissionError(f"{folder}: the folder is empty; put your modules (rnn_forward.py, ...) in it")
-    modules, unreadable = {}, {}
-    for name in names:
-        try:
-            found = module_source(folder, name)
-        except UnicodeDecodeError:
-            unreadable[name] = f"{name}.py (or .ipynb) in {folder} is not UTF-8 text; save it as UTF-8"
-            continue
-        except NotebookError as error:
-            unreadable[name] = str(error)
-            continue
-        if found is not None:
-            modules[name] = Module(name, *found)
+def read_modules(folder: Path, names: Iterable[str]) -> tuple[dict[str, ModuleFile], dict[str, str]]:
+    """The course's modules present in ``folder``, and the ones present but refused, with the reason (see
+    :mod:`grader.intake`: nothing is read through a link, nothing but regular files, nothing over the caps)."""
+    try:
+        with SubmissionFolder.open(folder) as opened:
+            if not opened.entries(limit=1):
+                raise SubmissionError(f"{folder}: the folder is empty; put your modules (rnn_forward.py, ...) in it")
+            modules, unreadable = {}, {}
+            for name in names:
+                try:
+                    found = read_module(opened, name)
+                except Refused as refused:
+                    unreadable[name] = str(refused)
+                    continue
+                if found is not None:
+                    modules[name] = found
+    except Refused as refused:
+        raise SubmissionError(str(refused)) from None
     if not modules and not unreadable:
         wanted = ", ".join(f"{n}.py" for n in names)
         raise SubmissionError(
@@ -95,6 +86,11 @@ def grade_submission(
 ) -> GradingReport:
     """Grade every assignment whose module ``folder`` holds (``only`` narrows them)."""
     torch.set_num_threads(1)  # the grader's own work is small tensors; parallelism comes from processes
+    if course.lies_within(folder) and not course.bundle:
+        raise SubmissionError(
+            f"{folder}: the course ({course.root}) lies inside the submission; a submission cannot bring its own "
+            "course: give --course the instructor's course folder"
+        )
     assignments = {name: course.assignment(name) for name in (only or course.assignments)}
     seed = course.spec.seed_for(which, course.assignments_dir / "course.toml")
     modules, unreadable = read_modules(folder, assignments)
@@ -111,14 +107,15 @@ def grade_submission(
             violations = static_violations(module.source, assignment.spec.rules, f"{name}.py")
             student = WorkerStudent(worker, name, violations)
             reference_path = course.reference_module(name)
+            trusted = not course.bundle  # a bundle grading itself: nothing of it is imported but its public tests
             result = grade_assignment(
                 assignment,
                 student,
-                reference(reference_path),
+                reference(reference_path) if trusted else None,
                 seed,
                 which,
                 time_limit,
-                diagnoser(assignment, reference_path),
+                diagnoser(assignment, reference_path) if trusted else None,
             )
             result.notes += module.notes
             result.student_output = worker.printed.get(name, "")
@@ -127,6 +124,12 @@ def grade_submission(
     finally:
         worker.close()
     notes = []
+    not_counted = sum(len(a.course_errors) for a in results)
+    if not_counted:
+        notes.append(
+            f"incomplete: {not_counted} test(s) could not run because of a problem in the course or the grader; they "
+            "are not counted (neither earned nor lost) and the instructor has been told"
+        )
     if worker.sandbox.isolation.level != "bubblewrap":
         notes.append("student code ran without bubblewrap: " + worker.sandbox.isolation.details[0])
     if printed_outside.strip():

@@ -15,6 +15,8 @@ import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from grader.intake import parse
+
 if TYPE_CHECKING:
     import nbformat
 
@@ -22,30 +24,30 @@ if TYPE_CHECKING:
 IPYTHON_LINE = re.compile(r"^(\s*)(?:[A-Za-z_][\w.]*\s*=\s*)?[%!]")
 KEPT = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 ASSIGNMENTS = (ast.Assign, ast.AnnAssign, ast.AugAssign)
+MAX_NOTES = 20
+NOTE_CHARS = 500
 
 
 class NotebookError(ValueError):
     """A ``.ipynb`` file that cannot be read as a notebook."""
 
 
-def read_notebook(path: Path) -> nbformat.NotebookNode:
-    """The notebook at ``path`` as nbformat 4, or a :class:`NotebookError` saying how to fix the file."""
+def read_notebook(filename: str, text: str) -> nbformat.NotebookNode:
+    """The notebook ``text`` (of the file ``filename``) as nbformat 4, or a :class:`NotebookError` saying how to fix
+    the file."""
     import nbformat  # here, not at the top: it costs a second of start-up, and most submissions are .py files
     from nbformat.reader import NotJSONError
 
-    fix = f"open it in Jupyter and save it again, or submit {path.stem}.py instead"
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise NotebookError(f"{path.name} is not UTF-8 text, so it is not a notebook: {fix}") from None
+    fix = f"open it in Jupyter and save it again, or submit {Path(filename).stem}.py instead"
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # a notebook's quirks (missing cell ids, ...) are not the student's problem
             return nbformat.reads(text, as_version=4)
     except NotJSONError:
-        raise NotebookError(f"{path.name} is not valid JSON (was it truncated or edited by hand?): {fix}") from None
+        raise NotebookError(f"{filename} is not valid JSON (was it truncated or edited by hand?): {fix}") from None
     except Exception as error:  # nbformat raises ValidationError, KeyError, AttributeError, ... for non-notebooks
-        raise NotebookError(f"{path.name} is not a Jupyter notebook ({error}): {fix}") from None
+        reason = next(iter(str(error).splitlines()), type(error).__name__)[:200]
+        raise NotebookError(f"{filename} is not a Jupyter notebook ({reason}): {fix}") from None
 
 
 def strip_ipython(source: str) -> tuple[str, list[str]]:
@@ -86,13 +88,13 @@ def convert_cell(number: int, source: str) -> tuple[list[str], list[str], list[s
         return [], [], [f"cell {number}: skipped, it is a {magic} cell magic, which only runs in IPython"]
     notes = []
     try:
-        tree = ast.parse(source)
+        tree = parse(source)
     except SyntaxError:
         source, skipped = strip_ipython(source)
         if skipped:
             notes.append(f"cell {number}: skipped IPython magic and shell lines: {'; '.join(skipped)}")
         try:
-            tree = ast.parse(source)
+            tree = parse(source)
         except SyntaxError as error:
             return (
                 [],
@@ -117,33 +119,32 @@ def convert_cell(number: int, source: str) -> tuple[list[str], list[str], list[s
     return ([f"# cell {number}", *kept] if kept else []), future, notes
 
 
-def notebook_to_source(path: Path) -> tuple[str, list[str]]:
-    """The Python module that the notebook at ``path`` defines, and notes for the student on what was left out."""
-    notebook = read_notebook(path)
+def notebook_source(filename: str, text: str) -> tuple[str, list[str]]:
+    """The Python module that the notebook ``text`` (of the file ``filename``) defines, and notes for the student on
+    what was left out (at most :data:`MAX_NOTES`, each cut to :data:`NOTE_CHARS` characters)."""
+    notebook = read_notebook(filename, text)
     body: list[str] = []
     future: list[str] = []
     notes: list[str] = []
     for number, cell in enumerate(notebook.cells, 1):
-        if cell.cell_type != "code":
+        if cell.get("cell_type") != "code" or not isinstance(cell.get("source"), str):
             continue
         kept, cell_future, cell_notes = convert_cell(number, cell.source)
         body += [*kept, ""] if kept else []
         future += [f for f in cell_future if f not in future]
         notes += cell_notes
-    header = f"# {path.stem}.py, made by the grader from the code cells of {path.name}"
-    return "\n".join([header, *future, "", *body]), notes
+    header = f"# {Path(filename).stem}.py, made by the grader from the code cells of {Path(filename).name}"
+    return "\n".join([header, *future, "", *body]), capped_notes(notes)
 
 
-def module_source(folder: Path, stem: str) -> tuple[Path, str, list[str]] | None:
-    """The file defining module ``stem`` in a submission folder, its Python source and notes; None if neither exists.
+def capped_notes(notes: list[str]) -> list[str]:
+    """``notes`` cut to :data:`MAX_NOTES` of at most :data:`NOTE_CHARS` characters each, saying how many were cut."""
+    kept = [note if len(note) <= NOTE_CHARS else note[: NOTE_CHARS - 3] + "..." for note in notes[:MAX_NOTES]]
+    left = len(notes) - len(kept)
+    return kept + ([f"... and {left} more notes about cells that were skipped"] if left else [])
 
-    ``<stem>.py`` wins over ``<stem>.ipynb`` when both are there.
-    """
-    script, notebook = folder / f"{stem}.py", folder / f"{stem}.ipynb"
-    if script.is_file():
-        notes = [f"found both {script.name} and {notebook.name}; graded {script.name}"] if notebook.is_file() else []
-        return script, script.read_text(encoding="utf-8"), notes
-    if notebook.is_file():
-        source, notes = notebook_to_source(notebook)
-        return notebook, source, [f"{notebook.name}: {note}" for note in notes]
-    return None
+
+def notebook_to_source(path: Path) -> tuple[str, list[str]]:
+    """:func:`notebook_source` of a notebook file of ours (a released starter); a submission's notebooks are read
+    through :func:`grader.intake.read_module`."""
+    return notebook_source(path.name, path.read_text(encoding="utf-8"))

@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 import click
 
 from grader.limits import Limits
-from grader.spec import Course, default_course
+from grader.spec import Course, bundle_course, default_course
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -17,8 +17,8 @@ course_option = click.option(
     "--course",
     type=click.Path(path_type=Path, file_okay=False, exists=True),
     envvar="GRADER_COURSE",
-    help="The course folder (holding assignments/); default: $GRADER_COURSE, a released bundle being graded, or "
-    "the checkout grader was installed from.",
+    help="The course folder (holding assignments/); default: $GRADER_COURSE, else (with --public only) the released "
+    "student bundle being graded, else the checkout grader was installed from.",
 )
 assignment_option = click.option(
     "--assignment",
@@ -60,6 +60,10 @@ def grading_options(command: F) -> F:
     return command
 
 
-def load_course(folder: Path | None, submission: Path | None = None) -> Course:
-    """The course of ``--course``, or the one found from ``submission`` (see :func:`grader.spec.default_course`)."""
-    return Course(folder) if folder else default_course(submission)
+def load_course(folder: Path | None, submission: Path | None = None, public: bool = False) -> Course:
+    """The course of ``--course`` (or ``$GRADER_COURSE``); else, only for ``--public``, the released student bundle
+    ``submission`` when it is one; else the installed checkout. A submission never supplies the hidden tests."""
+    if folder:
+        return Course(folder)
+    bundle = bundle_course(submission) if public and submission is not None else None
+    return bundle or default_course()

@@ -47,6 +47,12 @@ class AssignmentResult(BaseModel):
     notes: list[str] = Field(default_factory=list, description="what the grader did that the student should know")
     error: str | None = Field(None, description="why the assignment could not be graded at all")
     student_output: str = Field("", description="what the student's code printed while graded (capped, cleaned)")
+    course_errors: list[str] = Field(
+        default_factory=list,
+        exclude=True,
+        description="for the instructor only, never in a student's report: the tracebacks of the tests the course "
+        "or the grader failed (not counted)",
+    )
 
     @property
     def tests(self) -> list[TestResult]:
@@ -73,3 +79,8 @@ class GradingReport(BaseModel):
     @property
     def percent(self) -> float:
         return 100.0 * self.score / self.max_score if self.max_score else 0.0
+
+    @property
+    def course_errors(self) -> list[str]:
+        """What the instructor must fix: every test the course or the grader failed, with its traceback."""
+        return [error for assignment in self.assignments for error in assignment.course_errors]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import ast
 from collections import defaultdict
 
+from grader.intake import parse
 from grader.spec import Rules
 
 RECURRENT = {
@@ -76,7 +77,7 @@ def static_violations(source: str, rules: Rules, filename: str) -> dict[str | No
     if not (rules.no_autograd or rules.no_recurrent_modules):
         return {}
     try:
-        tree = ast.parse(source, filename)
+        tree = parse(source, filename)
     except SyntaxError:
         return {}
     direct: dict[str | None, list[str]] = defaultdict(list)

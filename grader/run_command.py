@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 from rich.console import Console
 
+from grader import exits
 from grader.engine import SubmissionError, grade_submission
 from grader.formats import FORMATS, render
 from grader.formats.text import print_text
@@ -50,15 +51,14 @@ def run(
     try:
         report = grade_submission(
             submission,
-            load_course(course, submission),
+            load_course(course, submission, public),
             assignments or None,
             "public" if public else "hidden",
             limits,
             time_limit,
         )
     except (SubmissionError, SpecError) as error:
-        click.echo(f"error: {error}", err=True)
-        sys.exit(2)
+        exits.fail(str(error))
     if fmt == "text" and output is None:
         print_text(report, Console(highlight=False))
     else:
@@ -70,5 +70,8 @@ def run(
             click.echo(
                 f"{report.score:g} / {report.max_score:g} ({report.percent:.1f}%): {fmt} report in {output}", err=True
             )
+    exits.report_course_errors(report.course_errors)
+    if report.course_errors:
+        sys.exit(exits.COURSE_FAILED)
     if fail_under is not None and report.percent < fail_under:
-        sys.exit(1)
+        sys.exit(exits.BELOW_THRESHOLD)

@@ -14,15 +14,15 @@ from collections import defaultdict
 from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 from types import ModuleType
-from typing import Literal
+from typing import Any, Literal
 
 from grader.diagnosis import Diagnoser
 from grader.feedback import Feedback, GradingFailure
 from grader.results import AssignmentResult, Status, TaskResult, TestResult
 from grader.spec import Assignment, AssignmentSpec
-from grader.student import Student
+from grader.student import Call, Student
 from grader.suite import Case, collect
-from grader.testkit import Fixtures
+from grader.testkit import CourseError, Fixtures
 
 ASSERT_LINES = 40
 ASSERT_CHARS = 4000
@@ -30,25 +30,39 @@ ASSERT_CHARS = 4000
 
 
 class Outcome:
-    """A test's raw verdict."""
+    """A test's raw verdict; ``course_error``: the traceback of a failure of the course's, for the instructor only."""
 
     def __init__(self, nodeid: str, task: str) -> None:
         self.nodeid = nodeid
         self.task = task
         self.passed = False
         self.feedback: Feedback | None = None
+        self.course_error: str | None = None
         self.duration = 0.0
 
 
-def visible_frames(error: BaseException) -> traceback.StackSummary:
-    """The frames of ``error``'s traceback, less those that hide themselves with ``__tracebackhide__`` (the
-    runner's own, pytest's helpers), as pytest shows them."""
-    frames = [
-        (frame, line)
-        for frame, line in traceback.walk_tb(error.__traceback__)
-        if not frame.f_locals.get("__tracebackhide__", frame.f_globals.get("__tracebackhide__"))
-    ]
-    return traceback.StackSummary.extract(frames)
+class Watched:
+    """The :class:`Student` of one assignment's tests, counting what its code returned in the current test: an
+    exception a test raises after the student's code returned something is that value failing a check."""
+
+    def __init__(self, student: Student) -> None:
+        self.student = student
+        self.module = student.module
+        self.returned = 0
+
+    def start_test(self, seconds: float) -> None:
+        self.returned = 0
+        self.student.start_test(seconds)
+
+    def call(self, function: str, *args: Any, watch: bool = False) -> Call:
+        call = self.student.call(function, *args, watch=watch)
+        self.returned += 1
+        return call
+
+    def constant(self, name: str) -> Any:
+        value = self.student.constant(name)
+        self.returned += 1
+        return value
 
 
 def bounded(explanation: str) -> str:
@@ -59,24 +73,35 @@ def bounded(explanation: str) -> str:
     return f"{kept}\n  ... ({len(explanation) - len(kept)} more characters of the comparison left out)"
 
 
-def feedback_for(error: BaseException, phase: str) -> Feedback:
-    """A test's exception as feedback: a :class:`GradingFailure` carries its own; a failed ``assert`` says the
-    value is wrong; anything else (``pytest.fail`` and ``pytest.skip`` too) is the test failing, not the student."""
+NOT_COUNTED = (
+    "this test could not run because of a problem in the course or the grader, not in your code; it is not counted "
+    "against you (neither earned nor lost), and your instructor has been told"
+)
+
+
+def feedback_for(error: BaseException, phase: str, returned: bool) -> tuple[Feedback, str | None]:
+    """A test's exception as feedback, and the full traceback when the failure is the course's.
+
+    A :class:`GradingFailure` carries its own feedback; a failed ``assert`` says the value is wrong; any other
+    exception raised after the student's code returned a value (a check the value broke) fails that value; anything
+    else (the set-up, the reference, a bug of the test's) is the course's: the student reads only
+    :data:`NOT_COUNTED`, never a path, a frame or a line of the grader, the course or a hidden test.
+    """
     if isinstance(error, GradingFailure):
-        return error.feedback
+        return error.feedback, None
     if isinstance(error, AssertionError):
-        return Feedback(kind="value", message=bounded(str(error)) or "an assertion failed")
-    frames = visible_frames(error)
-    where = f"{frames[-1].filename}:{frames[-1].lineno}: " if frames else ""
-    what = "".join(traceback.format_exception_only(type(error), error)).strip()
-    return Feedback(
-        kind="error",
-        message=f"the test failed in its {phase} phase: {where}{what.splitlines()[0] if what else ''}",
-        traceback=("".join(frames.format()) + what)[-4000:],
-    )
+        return Feedback(kind="value", message=bounded(str(error)) or "an assertion failed"), None
+    if returned and phase == "call" and not isinstance(error, CourseError):
+        message = (
+            f"the grader could not check what your code returned: checking it raised {type(error).__name__}; "
+            "return the types, shapes and values the handout gives"
+        )
+        return Feedback(kind="type", message=message), None
+    trace = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+    return Feedback(kind="error", message=NOT_COUNTED), f"in its {phase} phase:\n{trace}"
 
 
-def run_test(case: Case, fixtures: Fixtures, student: Student, time_limit: float) -> Outcome:
+def run_test(case: Case, fixtures: Fixtures, student: Watched, time_limit: float) -> Outcome:
     """Run one test: the student's clock starts and the fixtures are made (its setup phase), then the test is
     called; the outcome is timed."""
     __tracebackhide__ = True
@@ -92,7 +117,7 @@ def run_test(case: Case, fixtures: Fixtures, student: Student, time_limit: float
     except KeyboardInterrupt:
         raise
     except BaseException as error:
-        outcome.feedback = feedback_for(error, phase)
+        outcome.feedback, outcome.course_error = feedback_for(error, phase, student.returned > 0)
     outcome.duration = time.perf_counter() - start
     return outcome
 
@@ -115,15 +140,22 @@ def status(outcome: Outcome) -> Status:
     return "error" if outcome.feedback and outcome.feedback.kind in ("error", "sandbox") else "failed"
 
 
+def counted(outcome: Outcome) -> bool:
+    """Whether the test counts toward the score: all but those the course failed (:data:`NOT_COUNTED`)."""
+    return outcome.course_error is None
+
+
 def score(assignment: Assignment, outcomes: list[Outcome]) -> AssignmentResult:
-    """Share each task's points equally among its tests and add up what passed."""
+    """Share each task's points equally among its counted tests and add up what passed; a test the course failed
+    is worth nothing either way, and a task none of whose tests counted is left out of the maximum."""
     by_task: dict[str, list[Outcome]] = defaultdict(list)
     for outcome in outcomes:
         by_task[outcome.task].append(outcome)
     tasks = []
     for task in assignment.spec.tasks:
         runs = by_task.get(task.id, [])
-        share = task.points / len(runs) if runs else 0.0
+        counting = [o for o in runs if counted(o)]
+        share = task.points / len(counting) if counting else 0.0
         tests = [
             TestResult(
                 name=o.nodeid,
@@ -131,7 +163,7 @@ def score(assignment: Assignment, outcomes: list[Outcome]) -> AssignmentResult:
                 task=task.id,
                 status=status(o),
                 score=share if o.passed else 0.0,
-                max_score=share,
+                max_score=share if counted(o) else 0.0,
                 feedback=None if o.passed else o.feedback,
                 duration=o.duration,
             )
@@ -141,8 +173,8 @@ def score(assignment: Assignment, outcomes: list[Outcome]) -> AssignmentResult:
             TaskResult(
                 id=task.id,
                 title=task.title,
-                score=task.points * sum(o.passed for o in runs) / len(runs) if runs else 0.0,
-                max_score=task.points,
+                score=share * sum(o.passed for o in counting),
+                max_score=task.points if counting or not runs else 0.0,
                 tests=tests,
             )
         )
@@ -151,7 +183,8 @@ def score(assignment: Assignment, outcomes: list[Outcome]) -> AssignmentResult:
         title=assignment.spec.title,
         tasks=tasks,
         score=sum(t.score for t in tasks),
-        max_score=assignment.spec.max_score,
+        max_score=sum(t.max_score for t in tasks),
+        course_errors=[f"{assignment.name}: {o.nodeid} {o.course_error}" for o in outcomes if o.course_error],
     )
 
 
@@ -167,11 +200,12 @@ def grade_assignment(
     """Grade ``student`` with one assignment's tests; ``time_limit`` overrides the spec's seconds per test, and
     ``diagnoser`` names the catalogued mistakes that failed tests show."""
     tests_dir = assignment.tests_dir(which)
-    cases = collect(tests_dir)
+    cases = collect(tests_dir, assignment.test_files(which))
     check_tasks(tests_dir, cases, assignment.spec)
-    fixtures = Fixtures(assignment.spec, student, reference, seed, diagnoser)
+    watched = Watched(student)
+    fixtures = Fixtures(assignment.spec, watched, reference, seed, diagnoser)
     limit = time_limit or assignment.spec.time_limit
     # what the tests print or warn goes nowhere, as under pytest's capture
     with warnings.catch_warnings(record=True), redirect_stdout(io.StringIO()), redirect_stderr(io.StringIO()):
-        outcomes = [run_test(case, fixtures, student, limit) for case in cases]
+        outcomes = [run_test(case, fixtures, watched, limit) for case in cases]
     return score(assignment, outcomes)

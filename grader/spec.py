@@ -91,6 +91,11 @@ class CourseSpec(Strict):
 
     title: str
     seed: int | None = Field(None, description="seeds every hidden test's inputs; never released to students")
+    public_tests: dict[str, list[str]] | None = Field(
+        None,
+        description="in a released student bundle: each assignment's public test files (relative to its "
+        "tests/public/) as released; a bundle grading itself collects these and no other file",
+    )
 
     def seed_for(self, which: Literal["public", "hidden"], path: Path) -> int:
         """The seed of a run: hidden tests need the course's own; public tests make do with 0."""
@@ -119,8 +124,9 @@ def read_toml(path: Path, model: type[Strict]) -> Strict:
 class Assignment:
     """One assignment's folder: spec, handout, tests and mistake catalogue."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, released_tests: list[str] | None = None) -> None:
         self.folder = folder
+        self.released_tests = released_tests
         self.spec: AssignmentSpec = read_toml(folder / "assignment.toml", AssignmentSpec)  # type: ignore[assignment]
         if self.spec.name != folder.name:
             raise SpecError(
@@ -139,12 +145,29 @@ class Assignment:
     def tests_dir(self, which: Literal["public", "hidden"]) -> Path:
         return self.folder / "tests" / which
 
+    def test_files(self, which: Literal["public", "hidden"]) -> tuple[Path, ...]:
+        """What pytest collects: the tests folder, or in a student bundle only the public test files it was
+        released with (a file the student added is never collected; a released one must be a regular file)."""
+        folder = self.tests_dir(which)
+        if which == "hidden" or self.released_tests is None:
+            return (folder,)
+        files = tuple(folder / name for name in self.released_tests)
+        for file in files:
+            if file.is_symlink() or not file.is_file() or folder not in file.parents:
+                raise SpecError(f"{file}: a released public test, missing or not a regular file; restore it")
+        return files
+
 
 class Course:
-    """The folder holding ``assignments/`` and, for instructors, ``reference/``."""
+    """The folder holding ``assignments/`` and, for instructors, ``reference/``.
 
-    def __init__(self, root: Path) -> None:
+    ``bundle``: a released student bundle grading itself (``grader run . --public``): only the public test files it
+    was released with are collected, and nothing else of it is imported (no reference, no mistake catalogue).
+    """
+
+    def __init__(self, root: Path, bundle: bool = False) -> None:
         self.root = root.resolve()
+        self.bundle = bundle
         self.assignments_dir = self.root / "assignments"
         self.reference_dir = self.root / "reference"
         if not self.assignments_dir.is_dir():
@@ -152,12 +175,24 @@ class Course:
 
     @cached_property
     def spec(self) -> CourseSpec:
-        return read_toml(self.assignments_dir / "course.toml", CourseSpec)  # type: ignore[return-value]
+        spec: CourseSpec = read_toml(self.assignments_dir / "course.toml", CourseSpec)  # type: ignore[assignment]
+        if self.bundle and spec.public_tests is None:
+            raise SpecError(
+                f"{self.assignments_dir / 'course.toml'}: not a released bundle's course (no public_tests); grade "
+                "with --course pointing at the course instead"
+            )
+        return spec
 
     @cached_property
     def assignments(self) -> dict[str, Assignment]:
         found = sorted(p.parent for p in self.assignments_dir.glob("*/assignment.toml"))
-        return {folder.name: Assignment(folder) for folder in found}
+        released = self.spec.public_tests if self.bundle else None
+        if released is not None:
+            found = [folder for folder in found if folder.name in released]
+        return {
+            folder.name: Assignment(folder, released[folder.name] if released is not None else None)
+            for folder in found
+        }
 
     def assignment(self, name: str) -> Assignment:
         try:
@@ -170,13 +205,25 @@ class Course:
     def reference_module(self, name: str) -> Path:
         return self.reference_dir / f"{name}.py"
 
+    def lies_within(self, submission: Path) -> bool:
+        """Whether this course's folder is the folder ``submission`` or inside it: a course the submission controls."""
+        folder = submission.resolve()
+        return self.root == folder or folder in self.root.parents
 
-def default_course(submission: Path | None = None) -> Course:
-    """``$GRADER_COURSE``; else ``submission`` itself when it holds ``assignments/`` (a released student
-    bundle graded with ``grader run . --public``); else the checkout this package was installed from."""
+
+def default_course() -> Course:
+    """``$GRADER_COURSE``, else the checkout this package was installed from. Never a submission: a student bundle
+    grades itself only when asked (:func:`bundle_course`)."""
     env = os.environ.get("GRADER_COURSE")
     if env:
         return Course(Path(env))
-    if submission is not None and (submission / "assignments" / "course.toml").is_file():
-        return Course(submission)
     return Course(Path(__file__).resolve().parent.parent)
+
+
+def bundle_course(submission: Path) -> Course | None:
+    """The course of a released student bundle at ``submission`` (``grader run . --public``), or None when it is
+    not one."""
+    toml = submission / "assignments" / "course.toml"
+    if toml.is_symlink() or not toml.is_file():
+        return None
+    return Course(submission, bundle=True)

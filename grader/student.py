@@ -162,7 +162,10 @@ class LocalStudent:
         return getattr(module, name)
 
     def call(self, function: str, *args: Any, watch: bool = False) -> Call:
+        """The call, on copies of the arguments as a sandboxed student always gets: the test module's values serve
+        every submission the process grades, and one submission's in-place changes must not reach the next."""
         fn = self._lookup(function)
+        args = copy.deepcopy(args)
         try:
             return call_and_watch(fn, args) if watch else Call(value=fn(*args))
         except Exception as error:

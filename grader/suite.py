@@ -104,12 +104,14 @@ def case_of(item: pytest.Item) -> Case | str:
 
 
 @functools.cache
-def collect(tests_dir: Path) -> tuple[Case, ...]:
-    """The tests in ``tests_dir``, collected by pytest on the first call in this process; RuntimeError naming the
-    folder when pytest cannot collect them or the grader cannot run one."""
+def collect(tests_dir: Path, files: tuple[Path, ...] | None = None) -> tuple[Case, ...]:
+    """The tests in ``tests_dir`` (only ``files`` of it, when given), collected by pytest on the first call in this
+    process, with no ``conftest.py`` loaded; RuntimeError naming the folder when pytest cannot collect them or the
+    grader cannot run one."""
     collector = Collector()
     args = [
-        str(tests_dir),
+        *(str(path) for path in files or (tests_dir,)),
+        "--noconftest",
         "-c",
         str(PYTEST_INI),
         "--rootdir",

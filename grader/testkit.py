@@ -23,7 +23,6 @@ change them.
 
 from __future__ import annotations
 
-import copy
 import functools
 import hashlib
 import inspect
@@ -34,12 +33,12 @@ from typing import Any
 
 import torch
 
-from grader.checks import Tolerance, check_outputs, fail
+from grader.checks import Tolerance, check_result, fail
 from grader.diagnosis import Diagnoser
-from grader.feedback import GradingFailure
+from grader.feedback import Feedback, GradingFailure
 from grader.reference_results import RESULTS
 from grader.spec import AssignmentSpec
-from grader.student import Call, LocalStudent, Student
+from grader.student import Call, Student
 
 
 def case_seed(seed: int, nodeid: str) -> int:
@@ -83,6 +82,10 @@ def first_float_dtype(value: Any) -> torch.dtype | None:
 
 NO_REFERENCE = "this test needs the reference solutions, which are not present"
 
+
+class CourseError(Exception):
+    """A test could not run for a reason of the course's (the reference raised, or is absent): never the student's."""
+
 UNCHECKED = object()
 """Stands for "no expected value": the call is made, its result not compared."""
 
@@ -121,11 +124,7 @@ class Grade:
         return failure
 
     def _call_student(self, function: str, args: tuple[Any, ...], watch: bool = False) -> Call:
-        """The student's ``function(*args)``. A student in this process gets copies of the arguments, as a sandboxed
-        one always does: the test module's values and parametrize arguments serve every submission the process
-        grades, and one submission's in-place changes must not reach the next."""
-        if isinstance(self.student, LocalStudent):
-            args = copy.deepcopy(args)
+        """The student's ``function(*args)``."""
         return self.student.call(function, *args, watch=watch)
 
     def call(self, function: str, *args: Any) -> Any:
@@ -139,8 +138,11 @@ class Grade:
         """The reference's result for ``function(*args)``, on copies of the arguments (computed once per process
         for equal arguments: see :mod:`grader.reference_results`)."""
         if self.reference is None:
-            raise RuntimeError(NO_REFERENCE)
-        return RESULTS.call(self.reference, function, args)
+            raise CourseError(NO_REFERENCE)
+        try:
+            return RESULTS.call(self.reference, function, args)
+        except Exception as error:
+            raise CourseError(f"the reference's {function} raised {type(error).__name__}: {error}") from error
 
     def _checked(
         self, function: str, args: tuple[Any, ...], expected: Any, tolerance: Tolerance | None, watch: bool = False
@@ -154,14 +156,21 @@ class Grade:
             call = self._call_student(function, args, watch)
             got = call.value
             if expected is not UNCHECKED:
-                check_outputs(outputs, got, expected, tolerance)
+                check_result(outputs, got, expected, tolerance)
         except GradingFailure as failure:
             if self.diagnoser is not None and expected is not UNCHECKED:
-                failure.feedback = self.diagnoser.diagnose(
-                    failure.feedback, function, args, outputs, tolerance, expected, got
-                )
+                failure.feedback = self._diagnosed(failure.feedback, function, args, outputs, tolerance, expected, got)
             raise self._annotate(failure, function, args) from None
         return call
+
+    def _diagnosed(self, feedback: Feedback, function: str, *case: Any) -> Feedback:
+        """``feedback`` with the catalogued mistake it matches; as it was when naming one fails on the student's value
+        (the mutants run on the test's inputs, but are compared with what the student returned)."""
+        assert self.diagnoser is not None
+        try:
+            return self.diagnoser.diagnose(feedback, function, *case)
+        except Exception:
+            return feedback
 
     def expect(self, function: str, *args: Any, expected: Any, tolerance: Tolerance | None = None) -> Any:
         """Check the student's ``function(*args)`` against ``expected``; return the student's result."""
@@ -237,7 +246,7 @@ class Fixtures:
                 values[name] = self.student
             elif name == "reference":
                 if self.reference is None:
-                    raise RuntimeError(NO_REFERENCE)
+                    raise CourseError(NO_REFERENCE)
                 values[name] = self.reference
             else:
                 raise KeyError(f"no fixture {name!r}; the fixtures are {', '.join(FIXTURES)}")

@@ -8,7 +8,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from grader.notebook import NotebookError, module_source, notebook_to_source
+from grader.notebook import NotebookError, notebook_to_source
 
 CELLS = [
     new_markdown_cell("# Taxonomy\nDefine `PROBLEM_KINDS` and `double`. `print(1)` here is markdown."),
@@ -119,22 +119,3 @@ def test_an_older_minor_version_is_read(tmp_path: Path):
     path = tmp_path / "shapes.ipynb"
     nbformat.write(notebook, path)
     assert run(notebook_to_source(path)[0])["X"] == 1
-
-
-def test_module_source_prefers_the_script(tmp_path: Path):
-    (tmp_path / "attention.py").write_text("X = 1\n")
-    write(tmp_path / "attention.ipynb", [new_code_cell("X = 2")])
-    path, source, notes = module_source(tmp_path, "attention")  # type: ignore[misc]
-    assert path.name == "attention.py" and source == "X = 1\n"
-    assert notes == ["found both attention.py and attention.ipynb; graded attention.py"]
-
-
-def test_module_source_reads_a_notebook(tmp_path: Path):
-    write(tmp_path / "attention.ipynb", [new_code_cell("X = 2\nprint(X)")])
-    path, source, notes = module_source(tmp_path, "attention")  # type: ignore[misc]
-    assert path.name == "attention.ipynb" and run(source)["X"] == 2
-    assert notes and notes[0].startswith("attention.ipynb: cell 1:")
-
-
-def test_module_source_finds_nothing(tmp_path: Path):
-    assert module_source(tmp_path, "attention") is None

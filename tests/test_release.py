@@ -46,7 +46,11 @@ def run_json(args: list[str]) -> dict:
 
 
 def test_the_bundle_is_laid_out_as_a_course_of_its_own(bundle):
-    assert tomllib.loads((bundle / "assignments" / "course.toml").read_text()) == {"title": "Recurrent neural networks"}
+    released_course = tomllib.loads((bundle / "assignments" / "course.toml").read_text())
+    assert released_course == {
+        "title": "Recurrent neural networks",
+        "public_tests": {name: [f"test_{name}_public.py"] for name in ASSIGNMENTS},
+    }
     for name in ASSIGNMENTS:
         source, released = ROOT / "assignments" / name, bundle / "assignments" / name
         for file in ["assignment.toml", "handout.md", f"tests/public/test_{name}_public.py"]:
@@ -94,6 +98,29 @@ def test_grader_run_takes_the_bundle_as_its_course(bundle, tmp_path, monkeypatch
     monkeypatch.delenv("GRADER_COURSE", raising=False)
     monkeypatch.chdir(copy)
     assert run_json([".", "--public", "-a", "taxonomy"])["max_score"] == 37
+
+
+def test_a_bundle_grading_itself_runs_nothing_the_student_added(bundle, tmp_path, monkeypatch):
+    """``--public`` collects only the public test files the bundle was released with: a test file, a conftest.py, a
+    reference and a mistake catalogue the student adds are never imported; without ``--public`` the bundle is no
+    course at all."""
+    copy = tmp_path / "bundle"
+    shutil.copytree(bundle, copy)
+    marker = tmp_path / "ran"
+    evil = f"import pathlib\npathlib.Path({str(marker)!r}).write_text('the grader ran me')\n"
+    public = copy / "assignments" / "taxonomy" / "tests" / "public"
+    for path in [public / "test_evil.py", public / "conftest.py", copy / "assignments" / "taxonomy" / "mistakes.py"]:
+        path.write_text(evil + "import pytest\n@pytest.mark.task('kinds')\ndef test_free():\n    pass\n")
+    (copy / "reference").mkdir()
+    (copy / "reference" / "taxonomy.py").write_text(evil)
+    monkeypatch.delenv("GRADER_COURSE", raising=False)
+    monkeypatch.chdir(copy)
+    report = run_json([".", "--public", "-a", "taxonomy"])
+    assert report["score"] == 0 and not marker.exists()
+    names = [test["name"] for a in report["assignments"] for task in a["tasks"] for test in task["tests"]]
+    assert names and all(name.startswith("test_taxonomy_public.py::") for name in names)
+    hidden = run_json([".", "-a", "taxonomy"])  # without --public: the installed course, never the bundle's
+    assert hidden["tests"] == "hidden" and hidden["score"] == 0 and not marker.exists()
 
 
 def test_a_filled_in_bundle_gets_full_marks_from_the_hidden_and_the_public_tests(bundle, tmp_path, monkeypatch):

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from grader.results import AssignmentResult
-from grader.runner import ASSERT_CHARS, ASSERT_LINES, bounded, grade_assignment
+from grader.runner import ASSERT_CHARS, ASSERT_LINES, NOT_COUNTED, bounded, grade_assignment
 from grader.spec import Assignment
 from grader.student import LocalStudent, import_module_from
 from grader.suite import collect
@@ -123,7 +123,8 @@ def demo(tmp_path: Path) -> tuple[Assignment, Path]:
 
 def test_each_outcome_becomes_the_feedback_pytest_gave(demo: tuple[Assignment, Path], capsys):
     assignment, reference = demo
-    got = verdicts(grade(assignment, reference, reference))
+    result = grade(assignment, reference, reference)
+    got = verdicts(result)
     assert {name for name, (status, _) in got.items() if status == "passed"} == {
         "test_compare",
         "test_module_value",
@@ -132,14 +133,16 @@ def test_each_outcome_becomes_the_feedback_pytest_gave(demo: tuple[Assignment, P
         "test_parametrized[two]",
         "TestClass::test_fresh_instance",
     }
-    # a failed assert explains itself as under pytest; anything else is the test's own failure, in its phase
+    # a failed assert explains itself as under pytest; anything else is the test's own failure: not counted, and
+    # the student reads no path, frame or line of it, which go to the instructor's course_errors
     assert got["test_list_assert"] == ("failed", LIST_ASSERT)
+    for name in ("test_raises", "test_fails", "test_skips"):
+        assert got[name] == ("error", NOT_COUNTED)
     file = assignment.tests_dir("hidden") / "test_demo.py"
-    assert got["test_raises"][0] == "error"
-    assert got["test_raises"][1].startswith(f"the test failed in its call phase: {file}:")
-    assert got["test_raises"][1].endswith(": ValueError: boom")
-    assert got["test_fails"][1].endswith(": Failed: failing on purpose")
-    assert got["test_skips"][0] == "error" and got["test_skips"][1].endswith(": Skipped: skipping on purpose")
+    errors = "\n".join(result.course_errors)
+    assert str(file) in errors and "ValueError: boom" in errors and 'raise ValueError("boom")' in errors
+    assert "Failed: failing on purpose" in errors and "Skipped: skipping on purpose" in errors
+    assert "course_errors" not in result.model_dump_json()
     assert capsys.readouterr().out == ""
 
 
@@ -186,20 +189,45 @@ def test_a_wrong_result_is_named_and_the_task_shared(demo: tuple[Assignment, Pat
     failure = next(t.feedback for t in result.tests if t.name.endswith("::test_compare"))
     assert failure and failure.kind == "value" and failure.message == "double: 'y' has 3 of 3 values wrong"
     assert result.tasks[0].max_score == 2 and len(result.tests) == 10
-    assert result.score == pytest.approx(2 * 2 / 10)  # the module's value intact, and the class
+    # the module's value intact, and the class, of the 7 tests that count (3 are the test's own failures)
+    assert result.score == pytest.approx(2 * 2 / 7)
+    assert sum(t.max_score for t in result.tests) == pytest.approx(2)
+
+
+def test_a_check_that_breaks_on_the_students_value_fails_that_value(tmp_path: Path):
+    tests = """
+import pytest, torch
+
+@pytest.mark.task("a")
+def test_custom(grade):
+    y = grade.call("double", torch.ones(2))
+    assert float(y.sum()) == 4.0
+
+@pytest.mark.task("a")
+def test_compare(grade):
+    grade.compare("double", torch.ones(2))
+"""
+    assignment = make_assignment(tmp_path, {"test_custom.py": tests})
+    reference = module(tmp_path / "ref", REFERENCE)
+    weird = module(tmp_path / "weird", "def double(x):\n    return 10**400\n")
+    result = grade(assignment, weird, reference)
+    got = verdicts(result)
+    assert got["test_custom"][0] == "failed" and "could not check what your code returned" in got["test_custom"][1]
+    assert got["test_compare"][0] == "failed"
+    assert result.score == 0 and result.max_score == 2 and not result.course_errors
+    assert "Traceback" not in result.model_dump_json() and str(tmp_path) not in result.model_dump_json()
 
 
 def test_a_missing_reference_fails_the_tests_that_need_it(demo: tuple[Assignment, Path]):
     assignment, reference = demo
-    got = verdicts(grade(assignment, reference, None))
-    missing = "RuntimeError: this test needs the reference solutions, which are not present"
-    status, message = got["test_parametrized[one]"]  # requests the reference fixture
-    assert status == "error" and message.startswith("the test failed in its setup phase: ")
-    assert message.endswith(missing)
-    status, message = got["test_compare"]  # grade.compare calls the reference
-    assert status == "error" and message.startswith("the test failed in its call phase: ")
-    assert message.endswith(missing)
+    result = grade(assignment, reference, None)
+    got = verdicts(result)
+    assert got["test_parametrized[one]"] == ("error", NOT_COUNTED)  # requests the reference fixture
+    assert got["test_compare"] == ("error", NOT_COUNTED)  # grade.compare calls the reference
     assert got["test_module_value_intact"] == ("passed", "")
+    errors = "\n".join(result.course_errors)
+    assert "in its setup phase" in errors and "in its call phase" in errors
+    assert "this test needs the reference solutions, which are not present" in errors
 
 
 def test_every_run_gets_fresh_fixtures_and_instances_from_one_collection(demo: tuple[Assignment, Path]):

@@ -21,6 +21,11 @@ class Outcome(BaseModel):
     reason: str | None = Field(None, description="why the submission could not be graded")
     report: GradingReport | None = None
     duration: float = 0.0
+    course_errors: list[str] = Field(
+        default_factory=list,
+        exclude=True,
+        description="for the instructor only: tracebacks of what the course or the grader failed on (not stored)",
+    )
 
     @property
     def percent(self) -> float:

@@ -15,6 +15,7 @@ import os
 import sys
 import tempfile
 import time
+import traceback
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from pathlib import Path
@@ -60,10 +61,14 @@ def grade_entry(entry: Entry, source_hash: str, settings: BatchSettings) -> Outc
     except (ArchiveError, SubmissionError, SpecError) as error:
         return outcome(status="error", reason=str(error))
     except Exception as error:  # the grader failing on one submission must not end the batch
-        return outcome(status="error", reason=f"the grader failed on this submission: {type(error).__name__}: {error}")
+        return outcome(
+            status="error",
+            reason=f"the grader failed on this submission (not the student's fault): {type(error).__name__}",
+            course_errors=["".join(traceback.format_exception(type(error), error, error.__traceback__))],
+        )
     report.submission = entry.student
     freeze_caches()
-    return outcome(status="graded", report=report)
+    return outcome(status="graded", report=report, course_errors=report.course_errors)
 
 
 @functools.cache

@@ -13,6 +13,7 @@ from typing import Literal
 
 import click
 
+from grader import exits
 from grader.ci.annotations import error_annotations
 from grader.ci.classroom import classroom_result, encode
 from grader.ci.comment import comment_body, error_body
@@ -22,23 +23,26 @@ from grader.engine import SubmissionError, grade_submission
 from grader.formats import markdown
 from grader.formats.summary import points
 from grader.limits import Limits
-from grader.options import grading_options
+from grader.options import grading_options, load_course
 from grader.release.errors import ReleaseError
+from grader.release.hidden import take_key
 from grader.sandbox import bwrap_problem
-from grader.spec import Course, SpecError, default_course
+from grader.spec import Course, SpecError
 
 FileOption = click.Path(path_type=Path, dir_okay=False)
 
 
 @contextmanager
-def course_for(submission: Path, course: Path | None, hidden: Path | None, key_env: str) -> Iterator[Course]:
-    """The course to grade with: the decrypted hidden bundle (in a temporary folder, removed afterwards, and only
-    when student code will run under bubblewrap), else ``--course``, else the submission itself when it is a
-    released bundle, else grader's checkout."""
-    if hidden is None:
-        yield Course(course) if course else default_course(submission)
+def course_for(
+    course: Path | None, submission: Path, public: bool, hidden: Path | None, key: bytes | None
+) -> Iterator[Course]:
+    """The course to grade with: the decrypted hidden bundle (in a temporary folder only this user can read, removed
+    afterwards, and only when student code will run under bubblewrap), else ``--course``, else (with ``--public``)
+    the submission itself when it is a released bundle, else grader's checkout."""
+    if hidden is None or key is None:
+        yield load_course(course, submission, public)
         return
-    from grader.release.hidden import extract_hidden_bundle, key_from_env  # cryptography, only when it is needed
+    from grader.release.hidden import extract_hidden_bundle  # cryptography, only when it is needed
 
     problem = bwrap_problem()
     if problem is not None:
@@ -47,7 +51,7 @@ def course_for(submission: Path, course: Path | None, hidden: Path | None, key_e
             f"tests ({problem}); install bubblewrap and allow user namespaces (see docs/ci-course-repository.md)"
         )
     with tempfile.TemporaryDirectory(prefix="grader-hidden-") as tmp:
-        yield extract_hidden_bundle(hidden, key_from_env(key_env), Path(tmp))
+        yield extract_hidden_bundle(hidden, key, Path(tmp))
 
 
 @click.command()
@@ -83,7 +87,8 @@ def ci(
 ) -> None:
     """Grade SUBMISSION in GitHub Actions: job summary, annotations, Classroom result, comment, one report."""
     try:
-        with course_for(submission, course, hidden_bundle, key_env) as loaded:
+        key = take_key(key_env) if hidden_bundle is not None else None  # out of the environment before anything else
+        with course_for(course, submission, public, hidden_bundle, key) as loaded:
             which: Literal["public", "hidden"] = "public" if public else "hidden"
             report = grade_submission(submission, loaded, assignments or None, which, limits, time_limit)
             locator = Locator(submission)
@@ -111,5 +116,9 @@ def ci(
         }
         set_outputs(classroom_output, outputs)
     click.echo(f"{points(report.score)} / {points(report.max_score)} ({report.percent:.1f}%)", err=True)
+    # the run's log is public in a pull request to the course: there, only the ids of the tests, never their lines
+    exits.report_course_errors(report.course_errors, tracebacks=hidden_bundle is None)
+    if report.course_errors:
+        sys.exit(exits.COURSE_FAILED)
     if fail_under is not None and report.percent < fail_under:
-        sys.exit(1)
+        sys.exit(exits.BELOW_THRESHOLD)

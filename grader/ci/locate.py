@@ -5,13 +5,13 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-from grader.notebook import NotebookError, module_source
+from grader.intake import Refused, SubmissionFolder, parse, read_module
 
 
 def definition_lines(source: str) -> dict[str, int]:
     """The line of each top-level ``def``, ``class`` and assignment target of ``source`` (the last one wins)."""
     try:
-        tree = ast.parse(source)
+        tree = parse(source)
     except SyntaxError:
         return {}
     lines: dict[str, int] = {}
@@ -32,18 +32,19 @@ class Locator:
         self.found: dict[str, tuple[Path, dict[str, int]] | None] = {}
 
     def module(self, name: str) -> tuple[Path, dict[str, int]] | None:
-        """The module's file relative to the submission, and its definition lines (none for a notebook)."""
+        """The module's file relative to the submission, and its definition lines (none for a notebook); read as
+        grading read it (:mod:`grader.intake`), so a refused file is located by name only."""
         if name not in self.found:
             try:
-                found = module_source(self.submission, name)
-            except (NotebookError, UnicodeDecodeError, OSError):
+                with SubmissionFolder.open(self.submission) as folder:
+                    found = read_module(folder, name)
+            except Refused:
                 found = None
             if found is None:
                 self.found[name] = None
             else:
-                path, source, _ = found
-                lines = definition_lines(source) if path.suffix == ".py" else {}
-                self.found[name] = (path.relative_to(self.submission), lines)
+                path = Path(found.filename)
+                self.found[name] = (path, definition_lines(found.source) if path.suffix == ".py" else {})
         return self.found[name]
 
     def where(self, module: str, function: str | None) -> tuple[str, int | None] | None:

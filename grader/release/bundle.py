@@ -38,7 +38,7 @@ def write_text(path: Path, text: str) -> Path:
 def write_bundle(course: Course, names: list[str], out: Path, wheel: Path | None, workflow: Workflow) -> list[Path]:
     """Write the student bundle of assignments ``names`` into the new folder ``out``; the files written."""
     empty_folder(out)
-    written = [write_text(out / "assignments" / "course.toml", student_course_toml(course))]
+    written = [write_text(out / "assignments" / "course.toml", student_course_toml(course, names))]
     for name in names:
         assignment = course.assignment(name)
         for file in public_files(course, name):

@@ -40,7 +40,17 @@ def public_files(course: Course, name: str) -> list[Path]:
     return [assignment.folder / "assignment.toml", assignment.handout, *tree(assignment.tests_dir("public"))]
 
 
-def student_course_toml(course: Course) -> str:
-    """The students' ``course.toml``: the title only, never the seed."""
-    header = "# The course, as released to students: no seed, so only the public tests run here."
-    return f"{header}\ntitle = {json.dumps(course.spec.title)}\n"
+def public_tests(course: Course, name: str) -> list[str]:
+    """The public test files of assignment ``name``, relative to its ``tests/public/``."""
+    folder = course.assignment(name).tests_dir("public")
+    return [p.relative_to(folder).as_posix() for p in tree(folder) if p.name.startswith("test_") and p.suffix == ".py"]
+
+
+def student_course_toml(course: Course, names: list[str]) -> str:
+    """The students' ``course.toml``: the title and the released public test files of ``names``, never the seed."""
+    header = (
+        "# The course, as released to students: no seed, so only the public tests run here, and only the files\n"
+        "# listed under [public_tests] (grader run . --public collects no other file of this folder)."
+    )
+    tests = "".join(f"{name} = {json.dumps(public_tests(course, name))}\n" for name in names)
+    return f"{header}\ntitle = {json.dumps(course.spec.title)}\n\n[public_tests]\n{tests}"

@@ -21,9 +21,10 @@ def new_key() -> bytes:
     return Fernet.generate_key()
 
 
-def key_from_env(name: str) -> bytes:
-    """The key in the environment variable ``name``, or a :class:`ReleaseError` saying where it should come from."""
-    value = os.environ.get(name, "").strip()
+def take_key(name: str) -> bytes:
+    """The key in the environment variable ``name``, removed from this process's environment so that nothing started
+    later (a worker, a subprocess) inherits it; a :class:`ReleaseError` saying where it should come from."""
+    value = os.environ.pop(name, "").strip()
     if not value:
         raise ReleaseError(f"${name} is empty: set it to the hidden bundle's key (in CI: the repository secret {name})")
     return value.encode()
@@ -41,7 +42,8 @@ def write_hidden_bundle(course: Course, names: list[str], path: Path, key: bytes
 
 
 def extract_hidden_bundle(path: Path, key: bytes, into: Path) -> Course:
-    """Decrypt the hidden bundle at ``path`` with ``key`` into the folder ``into``, and open it as a course."""
+    """Decrypt the hidden bundle at ``path`` with ``key`` into the folder ``into`` (made readable by this user only),
+    and open it as a course."""
     try:
         data = Fernet(key).decrypt(path.read_bytes())
     except FileNotFoundError:
@@ -51,6 +53,8 @@ def extract_hidden_bundle(path: Path, key: bytes, into: Path) -> Course:
             f"{path}: cannot decrypt it with this key (wrong key, or the file was changed); "
             "set the secret to the key printed when the bundle was made"
         ) from None
+    into.mkdir(mode=0o700, parents=True, exist_ok=True)
+    into.chmod(0o700)
     with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
         tar.extractall(into, filter="data")
     return Course(into)
