@@ -25,13 +25,19 @@ def fail(message: str) -> NoReturn:
 
 
 def report_course_errors(errors: list[str], tracebacks: bool = True) -> None:
-    """Tell the instructor, on stderr, which tests the course or the grader failed; ``tracebacks``: with the full
-    traceback of each (off where stderr is shown to students, as in a pull request's public log)."""
+    """Tell the instructor, on stderr, which tests the course or the grader failed (each error: a line naming the
+    test, then its traceback), each distinct traceback once; ``tracebacks``: off where stderr is shown to students,
+    as in a pull request's public log, so that only the tests' ids are printed."""
     if not errors:
         return
     click.echo(f"instructor: {len(errors)} test(s) could not run (not counted); fix the course or grader:", err=True)
+    shown: set[str] = set()
     for error in errors:
-        click.echo(error if tracebacks else error.splitlines()[0], err=True)
+        name, _, trace = error.partition("\n")
+        click.echo(name, err=True)
+        if tracebacks and trace and trace not in shown:
+            shown.add(trace)
+            click.echo(trace.rstrip(), err=True)
 
 
 def internal_error(error: BaseException) -> NoReturn:

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
+
+from grader.escape import safe_text
+
+SafeText = Annotated[str, AfterValidator(safe_text)]
+"""Text a report holds: made valid and free of control characters when the model is built (a student's output,
+exception or file name may carry a lone surrogate or a terminal escape), so no report can fail to serialise."""
 
 FeedbackKind = Literal[
     "missing",  # the function or constant is not defined
@@ -30,21 +36,21 @@ class Feedback(BaseModel):
     """Why a test failed, as specifically as the grader can say it."""
 
     kind: FeedbackKind
-    message: str
-    function: str | None = None
-    output: str | None = None
-    got: str | None = None
-    expected: str | None = None
+    message: SafeText
+    function: SafeText | None = None
+    output: SafeText | None = None
+    got: SafeText | None = None
+    expected: SafeText | None = None
     max_abs_error: float | None = None
     max_rel_error: float | None = None
     worst_index: list[int] | None = None
-    inputs: str | None = None
-    equation: str | None = None
-    traceback: str | None = None
-    exception: str | None = Field(None, description="the type name of the exception the student's code raised")
-    diagnosis: str | None = Field(None, description="the id of the catalogued mistake the output matches best")
-    explanation: str | None = Field(None, description="the sentence that names the mistake to the student")
-    matches: list[str] = Field(default_factory=list, description="every catalogued mistake the output matches")
+    inputs: SafeText | None = None
+    equation: SafeText | None = None
+    traceback: SafeText | None = None
+    exception: SafeText | None = Field(None, description="the type name of the exception the student's code raised")
+    diagnosis: SafeText | None = Field(None, description="the id of the catalogued mistake the output matches best")
+    explanation: SafeText | None = Field(None, description="the sentence that names the mistake to the student")
+    matches: list[SafeText] = Field(default_factory=list, description="every catalogued mistake the output matches")
 
     def render(self) -> str:
         """The feedback as plain text lines, message first."""

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from grader.feedback import Feedback
+from grader.feedback import Feedback, SafeText
 
 Status = Literal["passed", "failed", "error"]
 
@@ -16,7 +16,7 @@ class TestResult(BaseModel):
 
     __test__ = False  # not a pytest test class
 
-    name: str = Field(description="the test's id within its assignment, e.g. test_cell.py::test_batch[2]")
+    name: SafeText = Field(description="the test's id within its assignment, e.g. test_cell.py::test_batch[2]")
     assignment: str
     task: str
     status: Status
@@ -44,9 +44,9 @@ class AssignmentResult(BaseModel):
     score: float
     max_score: float
     tasks: list[TaskResult]
-    notes: list[str] = Field(default_factory=list, description="what the grader did that the student should know")
-    error: str | None = Field(None, description="why the assignment could not be graded at all")
-    student_output: str = Field("", description="what the student's code printed while graded (capped, cleaned)")
+    notes: list[SafeText] = Field(default_factory=list, description="what the grader did that the student should know")
+    error: SafeText | None = Field(None, description="why the assignment could not be graded at all")
+    student_output: SafeText = Field("", description="what the student's code printed while graded (capped, cleaned)")
     course_errors: list[str] = Field(
         default_factory=list,
         exclude=True,
@@ -62,11 +62,11 @@ class AssignmentResult(BaseModel):
 class GradingReport(BaseModel):
     """A whole submission."""
 
-    submission: str
+    submission: SafeText
     assignments: list[AssignmentResult]
     isolation: str = Field(description="how the student's code was isolated from the grading")
     tests: Literal["hidden", "public"] = "hidden"
-    notes: list[str] = Field(default_factory=list)
+    notes: list[SafeText] = Field(default_factory=list)
 
     @property
     def score(self) -> float:

@@ -82,13 +82,17 @@ NOT_COUNTED = (
 def feedback_for(error: BaseException, phase: str, returned: bool) -> tuple[Feedback, str | None]:
     """A test's exception as feedback, and the full traceback when the failure is the course's.
 
-    A :class:`GradingFailure` carries its own feedback; a failed ``assert`` says the value is wrong; any other
-    exception raised after the student's code returned a value (a check the value broke) fails that value; anything
+    A :class:`GradingFailure` carries its own feedback (also when the grader broke while handling it); a failed
+    ``assert`` says the value is wrong; any other exception raised after the student's code returned a value (a check
+    the value broke) fails that value; anything
     else (the set-up, the reference, a bug of the test's) is the course's: the student reads only
     :data:`NOT_COUNTED`, never a path, a frame or a line of the grader, the course or a hidden test.
     """
     if isinstance(error, GradingFailure):
         return error.feedback, None
+    in_flight = student_failure(error)
+    if in_flight is not None:  # the grader broke while it described the student's failure: still the student's
+        return in_flight.feedback, None
     if isinstance(error, AssertionError):
         return Feedback(kind="value", message=bounded(str(error)) or "an assertion failed"), None
     if returned and phase == "call" and not isinstance(error, CourseError):
@@ -99,6 +103,14 @@ def feedback_for(error: BaseException, phase: str, returned: bool) -> tuple[Feed
         return Feedback(kind="type", message=message), None
     trace = "".join(traceback.format_exception(type(error), error, error.__traceback__))
     return Feedback(kind="error", message=NOT_COUNTED), f"in its {phase} phase:\n{trace}"
+
+
+def student_failure(error: BaseException) -> GradingFailure | None:
+    """The :class:`GradingFailure` that ``error`` was raised while handling, if any."""
+    context = error.__context__
+    while context is not None and not isinstance(context, GradingFailure):
+        context = context.__context__
+    return context
 
 
 def run_test(case: Case, fixtures: Fixtures, student: Watched, time_limit: float) -> Outcome:

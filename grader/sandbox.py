@@ -20,7 +20,6 @@ import contextlib
 import functools
 import itertools
 import os
-import re
 import resource
 import select
 import shutil
@@ -37,10 +36,10 @@ from typing import Any
 from pydantic import BaseModel
 
 from grader import wire
+from grader.escape import safe_text
 from grader.limits import Limits
 
 PACKAGE_DIR = Path(__file__).resolve().parent
-ESCAPES = re.compile(r"\x1b(\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)|[@-Z\\-_])|[\x00-\x08\x0b-\x1f\x7f]")
 _worker_serial = itertools.count()
 
 
@@ -71,10 +70,12 @@ class WorkerDied(Exception):
 
 
 def clean_text(data: bytes | str, limit: int) -> str:
-    """Untrusted output made safe to show: decoded, terminal escapes stripped, cut to ``limit`` characters."""
+    """Untrusted output made safe to show (:func:`grader.escape.safe_text`: valid Unicode, no terminal escapes or
+    control characters), cut to ``limit`` characters before any work is done on it."""
     text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
-    text = ESCAPES.sub("", text)
-    return text if len(text) <= limit else text[:limit] + f"\n... ({len(text) - limit} more characters cut)"
+    cut = len(text) - limit
+    text = safe_text(text[:limit])
+    return text if cut <= 0 else text + f"\n... ({cut} more characters cut)"
 
 
 @functools.cache

@@ -105,9 +105,8 @@ class Grade:
         return self.spec.tolerance["float32" if dtype == torch.float32 else "float64"]
 
     def _parameter_names(self, function: str) -> list[str]:
-        if self.reference is not None and hasattr(self.reference, function):
-            return list(parameter_names(getattr(self.reference, function)))
-        return []
+        value = getattr(self.reference, function, None) if self.reference is not None else None
+        return list(parameter_names(value)) if inspect.isfunction(value) else []
 
     def _annotate(self, failure: GradingFailure, function: str, args: tuple[Any, ...]) -> GradingFailure:
         fn_spec = self.spec.functions.get(function)

@@ -8,17 +8,18 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from grader.feedback import SafeText
 from grader.results import GradingReport
 
 
 class Outcome(BaseModel):
     """One student's result in a batch: a report, or the reason there is none."""
 
-    student: str = Field(description="the student's id: the entry's name in the submissions folder")
-    source: str = Field(description="the folder or archive the submission came from")
+    student: SafeText = Field(description="the student's id: the entry's name in the submissions folder")
+    source: SafeText = Field(description="the folder or archive the submission came from")
     content_hash: str = Field(description="sha256 over the submission's file names and contents")
     status: Literal["graded", "error"]
-    reason: str | None = Field(None, description="why the submission could not be graded")
+    reason: SafeText | None = Field(None, description="why the submission could not be graded")
     report: GradingReport | None = None
     duration: float = 0.0
     course_errors: list[str] = Field(
