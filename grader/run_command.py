@@ -10,6 +10,7 @@ from rich.console import Console
 
 from grader import exits
 from grader.engine import SubmissionError, grade_submission
+from grader.escape import no_workflow_commands
 from grader.formats import FORMATS, render
 from grader.formats.text import print_text
 from grader.limits import Limits
@@ -64,7 +65,7 @@ def run(
     else:
         text = render(report, fmt)
         if output is None:
-            click.echo(text)
+            click.echo(no_workflow_commands(text))  # stdout may be a CI log, where a line can be a command
         else:
             output.write_text(text, encoding="utf-8")
             click.echo(

@@ -166,7 +166,7 @@ def test_gradescope_follows_the_autograder_specification():
     assert set(results) <= GRADESCOPE_TOP
     assert results["score"] == 2.5 and results["visibility"] == "visible" and results["stdout_visibility"] == "hidden"
     assert results["output_format"] in OUTPUT_FORMAT and "2.5 / 7" in results["output"]
-    assert "bptt.py is missing" in results["output"] and "graded with seed 0" in results["output"]
+    assert "bptt\\.py is missing" in results["output"] and "graded with seed 0" in results["output"]
     tests = results["tests"]
     assert len(tests) == 6
     for entry in tests:
@@ -201,7 +201,7 @@ def test_markdown_escapes_pipes_in_tables_and_fences_feedback():
     markdown = render(REPORT, "markdown")
     assert "| rnn_cell \\| one step (1.1) | 1 / 2 | 1 / 2 |" in markdown
     assert "| rnn_forward (1.2) | 1.5 / 2 | 1 / 3 |" in markdown
-    assert "> **Not graded:** bptt.py is missing" in markdown
+    assert "> **Not graded:** bptt\\.py is missing" in markdown, "the error's markdown is escaped"
     assert markdown.count("<details>") == markdown.count("</details>") == 4
     assert "```text\ndebug: h = 0.5 <b>\n```" in markdown
     assert f"```text\n{VALUE.render()}\n```" in markdown

@@ -77,14 +77,16 @@ def batch(
     try:
         book = Gradebook(db)
     except GradebookError as error:
-        console.print(f"error: {error}")
+        console.print(Text(f"error: {error}"))
         sys.exit(2)
     with book as gradebook:
         entries = [(entry, source_hash(entry)) for entry in discover(submissions)]
         work = [(e, h) for e, h in entries if regrade or gradebook.needs_grading(e.student, h)]
         console.print(
-            f"{len(entries)} submissions, {len(entries) - len(work)} unchanged since graded, "
-            f"{len(work)} to grade" + (f" on {scheduler}" if scheduler else f" with {jobs} jobs")
+            Text(
+                f"{len(entries)} submissions, {len(entries) - len(work)} unchanged since graded, "
+                f"{len(work)} to grade" + (f" on {scheduler}" if scheduler else f" with {jobs} jobs")
+            )
         )
         columns = (TextColumn("grading"), BarColumn(), MofNCompleteColumn(), RateColumn(), TimeRemainingColumn())
         with Progress(*columns, console=console) as progress:
@@ -103,10 +105,12 @@ def batch(
                     run_local(work, settings, jobs, keep)
             except KeyboardInterrupt:
                 progress.stop()
-                console.print(f"interrupted: {int(progress.tasks[0].completed)} graded submissions are kept in {db}")
+                console.print(
+                    Text(f"interrupted: {int(progress.tasks[0].completed)} graded submissions are kept in {db}")
+                )
                 sys.exit(130)
         outcomes = gradebook.latest(known=graded)
     print_summary(outcomes, console)
     if summary:
         write_summary(outcomes, summary)
-        console.print(f"summary: {summary}")
+        console.print(Text(f"summary: {summary}"))

@@ -9,14 +9,17 @@ from typing import Literal
 
 import click
 from rich.console import Console
+from rich.text import Text
 
 from grader.batch.gradebook import Gradebook, GradebookError
 from grader.batch.outcome import Outcome
+from grader.escape import spreadsheet_text
 from grader.formats import render
 from grader.results import GradingReport
 
 FeedbackFormat = Literal["markdown", "html"]
 SUFFIXES: dict[FeedbackFormat, str] = {"markdown": ".md", "html": ".html"}
+NAME_MAX = 255  # bytes in a file name on Linux's file systems
 
 
 def number(value: float) -> str:
@@ -47,14 +50,15 @@ def export_csv(outcomes: Sequence[Outcome], path: Path) -> None:
     """A row per student: a score per assignment and per task, total, max, percent, status and reason.
 
     A column a student's report lacks (an assignment not graded for them) is empty, as are all the scores
-    of a student whose submission could not be graded.
+    of a student whose submission could not be graded. A text cell is never a formula (:func:`spreadsheet_text`).
     """
     columns = ["student", *score_columns(outcomes), "total", "max", "percent", "status", "reason"]
     with path.open("w", newline="", encoding="utf-8") as file:
         writer = csv.DictWriter(file, columns, restval="")
         writer.writeheader()
         for outcome in outcomes:
-            row = {"student": outcome.student, "status": outcome.status, "reason": outcome.reason or ""}
+            text = {"student": outcome.student, "status": outcome.status, "reason": outcome.reason or ""}
+            row = {column: spreadsheet_text(value) for column, value in text.items()}
             writer.writerow(row | (scores(outcome.report) if outcome.report else {}))
 
 
@@ -68,11 +72,18 @@ def not_graded(outcome: Outcome) -> GradingReport:
     )
 
 
+def plain_file_name(name: str) -> bool:
+    """Whether ``name`` names a file in a folder as it is: printable, no folder in it, not too long."""
+    ordinary = name.isprintable() and Path(name).name == name and name not in {"", ".", ".."}
+    return ordinary and len(name.encode()) <= NAME_MAX
+
+
 def feedback_name(student: str, fmt: FeedbackFormat) -> str:
     """``<student>.md`` or ``<student>.html``; a student id that is not a plain file name is refused."""
-    if not student or Path(student).name != student or student in {".", ".."}:
+    name = student + SUFFIXES[fmt]
+    if not plain_file_name(student) or not plain_file_name(name):
         raise ValueError(f"student id {student!r} is not a file name: rename the entry in the submissions folder")
-    return student + SUFFIXES[fmt]
+    return name
 
 
 def export_feedback(outcomes: Sequence[Outcome], folder: Path, fmt: FeedbackFormat = "markdown") -> list[Path]:
@@ -128,10 +139,10 @@ def export(db: Path, csv_path: Path | None, feedback: Path | None, fmt: Feedback
     console = Console(highlight=False, soft_wrap=True)
     if csv_path:
         export_csv(outcomes, csv_path)
-        console.print(f"{csv_path}: {len(outcomes)} students")
+        console.print(Text(f"{csv_path}: {len(outcomes)} students"))
     if feedback:
         try:
             written = export_feedback(outcomes, feedback, fmt)
         except ValueError as error:
             raise click.ClickException(str(error)) from None
-        console.print(f"{feedback}: {len(written)} feedback files")
+        console.print(Text(f"{feedback}: {len(written)} feedback files"))

@@ -1,7 +1,8 @@
 """The instructor's summary of a class: how scores spread, which tasks and mistakes need a lecture, who to chase.
 
 :class:`ClassSummary` is computed once from the outcomes; :func:`write_summary` renders it as one self-contained
-HTML page with embedded plots and :func:`print_summary` as rich tables.
+HTML page with embedded plots and :func:`print_summary` as rich tables, every cell :class:`~rich.text.Text` (a
+str cell would be read as markup) and every line :class:`~grader.formats.text.CommandSafe`.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from rich.text import Text
 
 from grader.batch.outcome import Outcome
 from grader.formats.html import ENVIRONMENT
+from grader.formats.text import plain, print_safe
 from grader.results import GradingReport
 
 if TYPE_CHECKING:
@@ -257,7 +259,8 @@ def counts_table(summary: ClassSummary) -> Table:
     for column in ("Students", "Graded", "Errored", "Timed out", "Mean", "Median"):
         table.add_column(column, justify="right")
     numbers = (summary.students, summary.graded, summary.errored, summary.timed_out)
-    table.add_row(*map(str, numbers), share(summary.mean), share(summary.median))
+    cells = (*map(str, numbers), share(summary.mean), share(summary.median))
+    table.add_row(*map(plain, cells))
     return table
 
 
@@ -270,7 +273,7 @@ def distribution_table(summary: ClassSummary) -> Table:
     widest = max(b.students for b in summary.distribution) or 1
     for bucket in summary.distribution:
         bar = Text("█" * round(30 * bucket.students / widest), "blue")
-        table.add_row(bucket.label, str(bucket.students), bar)
+        table.add_row(plain(bucket.label), plain(str(bucket.students)), bar)
     return table
 
 
@@ -283,8 +286,9 @@ def task_table(summary: ClassSummary) -> Table:
     table.add_column("Rate", justify="right")
     for rate in summary.tasks:
         style = "green" if rate.rate == 1 else "red" if rate.rate < 0.5 else ""
-        percentage = Text(f"{100 * rate.rate:.0f}%", style)
-        table.add_row(rate.assignment, f"{rate.task} {rate.title}", f"{rate.full} / {rate.students}", percentage)
+        percentage = plain(f"{100 * rate.rate:.0f}%", style)
+        counts = f"{rate.full} / {rate.students}"
+        table.add_row(plain(rate.assignment), plain(f"{rate.task} {rate.title}"), plain(counts), percentage)
     return table
 
 
@@ -296,7 +300,8 @@ def mistake_table(summary: ClassSummary) -> Table:
     table.add_column("Students", justify="right")
     table.add_column("What it is")
     for mistake in summary.mistakes:
-        table.add_row(mistake.diagnosis, mistake.assignment, str(mistake.students), mistake.explanation or "")
+        cells = (mistake.diagnosis, mistake.assignment, str(mistake.students), mistake.explanation or "")
+        table.add_row(*map(plain, cells))
     return table
 
 
@@ -307,18 +312,18 @@ def unfinished_table(summary: ClassSummary) -> Table:
     table.add_column("Status")
     table.add_column("Reason")
     for entry in summary.unfinished:
-        table.add_row(entry.student, Text(entry.status, "red"), entry.reason)
+        table.add_row(plain(entry.student), plain(entry.status, "red"), plain(entry.reason))
     return table
 
 
 def print_summary(outcomes: Sequence[Outcome], console: Console) -> None:
     """The summary's figures as rich tables; tables with nothing to show are left out."""
     summary = ClassSummary.of(outcomes)
-    console.print(counts_table(summary))
-    console.print(distribution_table(summary))
+    print_safe(console, counts_table(summary))
+    print_safe(console, distribution_table(summary))
     if summary.tasks:
-        console.print(task_table(summary))
+        print_safe(console, task_table(summary))
     if summary.mistakes:
-        console.print(mistake_table(summary))
+        print_safe(console, mistake_table(summary))
     if summary.unfinished:
-        console.print(unfinished_table(summary))
+        print_safe(console, unfinished_table(summary))

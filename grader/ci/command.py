@@ -99,8 +99,8 @@ def ci(
         if comment is not None:
             comment.write_text(error_body(str(error)), encoding="utf-8")
         if summary is not None:
-            append(summary, f"# Grading report\n\n**Not graded:** {error}\n")
-        sys.exit(2)
+            append(summary, markdown.not_graded(str(error)))
+        sys.exit(exits.UNUSABLE_INPUT)
     for line in lines:
         click.echo(line)
     if summary is not None:

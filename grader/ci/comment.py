@@ -18,5 +18,5 @@ def comment_body(report: GradingReport) -> str:
 
 
 def error_body(message: str) -> str:
-    """The comment when the submission could not be graded at all."""
-    return f"{MARKER}\n# Grading report\n\n**Your pull request could not be graded:** {message}\n"
+    """The comment when the submission could not be graded at all: ``message``, escaped, says why."""
+    return f"{MARKER}\n{markdown.not_graded(message, 'Your pull request could not be graded')}"

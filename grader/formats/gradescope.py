@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
+from grader.escape import markdown_text, safe_text
 from grader.formats.summary import feedback_text, percent, points
 from grader.results import AssignmentResult, GradingReport
 
@@ -51,10 +52,10 @@ def summary(report: GradingReport) -> str:
         score = f"{points(assignment.score)} / {points(assignment.max_score)}"
         lines.append(f"- {assignment.title} (`{assignment.name}`): {score}")
         if assignment.error:
-            lines.append(f"  - not graded: {assignment.error}")
-        lines += [f"  - note: {note}" for note in assignment.notes]
+            lines.append(f"  - not graded: {markdown_text(assignment.error)}")
+        lines += [f"  - note: {markdown_text(note)}" for note in assignment.notes]
     if report.notes:
-        lines += ["", *(f"- note: {note}" for note in report.notes)]
+        lines += ["", *(f"- note: {markdown_text(note)}" for note in report.notes)]
     return "\n".join(lines)
 
 
@@ -88,7 +89,7 @@ def tests(assignment: AssignmentResult, number: int, visibility: Visibility) -> 
                 score=0.0,
                 max_score=max(0.0, assignment.max_score - sum(t.max_score for t in assignment.tests)),
                 status="failed",
-                output=assignment.error,
+                output=safe_text(assignment.error),
                 tags=[assignment.name],
                 visibility=visibility,
                 extra_data={"assignment": assignment.name, "task": None, "kind": None, "diagnosis": None},
@@ -104,7 +105,7 @@ def render(report: GradingReport, visibility: Visibility = "visible") -> str:
         output=summary(report),
         visibility=visibility,
         extra_data={
-            "submission": report.submission,
+            "submission": safe_text(report.submission),
             "isolation": report.isolation,
             "max_score": report.max_score,
             "percent": percent(report.score, report.max_score),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 
+from grader.escape import safe_text
 from grader.formats.summary import feedback_text, printed
 from grader.results import AssignmentResult, GradingReport, TestResult
 
@@ -13,8 +14,8 @@ NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 def clean(text: str) -> str:
-    """``text`` without the characters XML 1.0 forbids."""
-    return NOT_XML.sub("", text)
+    """``text`` as safe text without the characters XML 1.0 forbids."""
+    return NOT_XML.sub("", safe_text(text))
 
 
 def seconds(duration: float) -> str:

@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import re
-
+from grader.escape import safe_text
 from grader.results import AssignmentResult, TaskResult, TestResult
-
-# terminal escape sequences and the other control characters a student's output may carry into feedback
-CONTROL = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|[\x00-\x08\x0b-\x1f\x7f]")
 
 
 def points(value: float) -> str:
@@ -37,10 +33,10 @@ def failures(assignment: AssignmentResult) -> list[tuple[TaskResult, list[TestRe
 
 
 def printed(assignment: AssignmentResult) -> str:
-    """What the student's code printed while the assignment was graded, without terminal escapes."""
-    return CONTROL.sub("", assignment.student_output).rstrip()
+    """What the student's code printed while the assignment was graded, as safe text."""
+    return safe_text(assignment.student_output).rstrip()
 
 
 def feedback_text(test: TestResult) -> str:
-    """The rendered feedback of a test that did not pass, without terminal escapes."""
-    return CONTROL.sub("", test.feedback.render()) if test.feedback else f"the test {test.status} without feedback"
+    """The rendered feedback of a test that did not pass, as safe text."""
+    return safe_text(test.feedback.render()) if test.feedback else f"the test {test.status} without feedback"
