@@ -52,9 +52,14 @@ def discover(root: Path) -> list[Entry]:
 
 
 def source_hash(entry: Entry) -> str:
-    """A hash of what the student handed in, to tell whether it changed since it was last graded."""
+    """A hash of what the student handed in, to tell whether it changed since it was last graded; of an archive
+    too large to extract, a hash of its size only."""
     if entry.kind == "archive":
-        return hashlib.sha256(entry.source.read_bytes()).hexdigest()
+        size = entry.source.stat().st_size
+        if size > ArchiveLimits().max_archive_bytes:
+            return hashlib.sha256(f"an archive too large to extract, of {size} bytes".encode()).hexdigest()
+        with entry.source.open("rb") as file:
+            return hashlib.file_digest(file, "sha256").hexdigest()
     return content_hash(entry.source) if entry.source.is_dir() else hashlib.sha256(b"").hexdigest()
 
 
