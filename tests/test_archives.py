@@ -16,6 +16,8 @@ import pytest
 from grader.batch.archives import ArchiveError, ArchiveLimits, extract, module_folder
 from grader.batch.discover import Entry, discover, prepare, source_hash
 
+NAMES = ["rnn_forward", "gated_cells", "shapes"]
+
 
 def make_zip(path: Path, files: dict[str, bytes], links: dict[str, str] | None = None) -> Path:
     with zipfile.ZipFile(path, "w") as archive:
@@ -168,12 +170,12 @@ def test_discover_folders_archives_and_strays(tmp_path: Path):
     assert [(e.student, e.kind) for e in entries] == [("alice", "folder"), ("bob", "archive"), ("carol.txt", "unknown")]
     work = tmp_path / "work"
     work.mkdir()
-    assert (prepare(entries[1], work) / "shapes.py").read_text() == "x = 2\n"
+    assert (prepare(entries[1], work, NAMES) / "shapes.py").read_text() == "x = 2\n"
     with pytest.raises(ArchiveError, match="neither a folder nor an archive"):
-        prepare(entries[2], work)
-    before = source_hash(entries[0])
+        prepare(entries[2], work, NAMES)
+    before = source_hash(entries[0], NAMES)
     (tmp_path / "alice" / "shapes.py").write_text("x = 3\n")
-    assert source_hash(entries[0]) != before
+    assert source_hash(entries[0], NAMES) != before
 
 
 def test_nbgrader_layout_merges_a_students_assignment_folders(tmp_path: Path):
@@ -185,7 +187,7 @@ def test_nbgrader_layout_merges_a_students_assignment_folders(tmp_path: Path):
     assert entry.kind == "nbgrader" and entry.student == "alice"
     work = tmp_path / "work"
     work.mkdir()
-    assert sorted(p.name for p in prepare(entry, work).iterdir()) == ["gated_cells.ipynb", "rnn_forward.ipynb"]
+    assert sorted(p.name for p in prepare(entry, work, NAMES).iterdir()) == ["gated_cells.ipynb", "rnn_forward.ipynb"]
 
 
 @pytest.mark.parametrize(
@@ -323,9 +325,9 @@ def test_an_archive_file_over_the_cap_is_neither_extracted_nor_read_to_be_hashed
         entries.append(Entry(student=name, source=tmp_path / name, kind="archive"))
     with pytest.raises(ArchiveError, match=r"a\.tar\.gz: the archive is over 100 MiB"):
         extract(tmp_path / "a.tar.gz", tmp_path)
-    assert source_hash(entries[0]) == source_hash(entries[1])
+    assert source_hash(entries[0], NAMES) == source_hash(entries[1], NAMES)
     small = make_zip(tmp_path / "c.zip", {"a.py": b"x"})
-    hashed = source_hash(Entry(student="c", source=small, kind="archive"))
+    hashed = source_hash(Entry(student="c", source=small, kind="archive"), NAMES)
     assert hashed == hashlib.sha256(small.read_bytes()).hexdigest()
 
 
@@ -390,3 +392,43 @@ def test_a_truncated_tar_gz_is_a_clear_error(tmp_path: Path):
     archive.write_bytes(archive.read_bytes()[:300])
     with pytest.raises(ArchiveError, match="not a readable archive"):
         extract(archive, tmp_path)
+
+
+def test_links_in_a_class_folder_are_refused_never_followed(tmp_path: Path):
+    root = Path(__file__).resolve().parent.parent
+    classroom = tmp_path / "class"
+    classroom.mkdir()
+    (classroom / "mallory").symlink_to(root / "reference")
+    (entry,) = discover(classroom)
+    assert entry.kind == "link"
+    with pytest.raises(ArchiveError, match="a symbolic link"):
+        prepare(entry, tmp_path, NAMES)
+    nbgrader = tmp_path / "course" / "submitted"
+    (nbgrader / "eve").mkdir(parents=True)
+    (nbgrader / "eve" / "week1").symlink_to(root / "reference")
+    (nbgrader / "trent").mkdir()
+    (nbgrader / "trent" / "week1").mkdir()
+    (nbgrader / "trent" / "week1" / "rnn_forward.py").symlink_to(root / "reference" / "rnn_forward.py")
+    eve, trent = discover(nbgrader.parent)
+    for entry in (eve, trent):
+        with pytest.raises(ArchiveError, match="symbolic link"):
+            prepare(entry, tmp_path, NAMES)
+        assert source_hash(entry, NAMES) != source_hash(Entry(student="x", source=tmp_path, kind="folder"), NAMES)
+
+
+def test_nbgrader_bookkeeping_is_never_read_and_only_modules_are_hashed(tmp_path: Path):
+    for week in ("week1", "week2"):
+        folder = tmp_path / "submitted" / "alice" / week
+        folder.mkdir(parents=True)
+        (folder / "timestamp.txt").write_text(f"2026-12-01 {week}")
+    (tmp_path / "submitted" / "alice" / "week1" / "rnn_forward.py").write_text("x = 1\n")
+    (entry,) = discover(tmp_path)
+    work = tmp_path / "work"
+    work.mkdir()
+    assert [p.name for p in prepare(entry, work, NAMES).iterdir()] == ["rnn_forward.py"]
+    before = source_hash(entry, NAMES)
+    (tmp_path / "submitted" / "alice" / "week2" / "timestamp.txt").write_text("later")
+    assert source_hash(entry, NAMES) == before
+    (tmp_path / "submitted" / "alice" / "week2" / "rnn_forward.py").write_text("x = 2\n")
+    with pytest.raises(ArchiveError, match="in two of the student's folders"):
+        prepare(entry, tmp_path / "work2", NAMES)

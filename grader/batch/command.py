@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, Task, TextColumn, TimeRemainingColumn
 from rich.text import Text
 
+from grader import exits
 from grader.batch.discover import discover, source_hash
 from grader.batch.gradebook import Gradebook, GradebookError
 from grader.batch.outcome import Outcome
@@ -18,6 +19,7 @@ from grader.batch.run import BatchSettings, run_dask, run_local
 from grader.batch.summary import print_summary, write_summary
 from grader.limits import Limits
 from grader.options import grading_options
+from grader.spec import Course, SpecError, default_course
 
 
 class RateColumn(ProgressColumn):
@@ -74,13 +76,17 @@ def batch(
         time_limit=time_limit,
         limits=limits,
     )
+    try:  # the course and the options, checked before anyone is graded
+        loaded = Course(settings.course) if settings.course else default_course()
+        names = [loaded.assignment(name).name for name in settings.only or loaded.assignments]
+    except SpecError as error:
+        exits.fail(str(error))
     try:
         book = Gradebook(db)
     except GradebookError as error:
-        console.print(Text(f"error: {error}"))
-        sys.exit(2)
+        exits.fail(str(error))
     with book as gradebook:
-        entries = [(entry, source_hash(entry)) for entry in discover(submissions)]
+        entries = [(entry, source_hash(entry, names)) for entry in discover(submissions)]
         work = [(e, h) for e, h in entries if regrade or gradebook.needs_grading(e.student, h)]
         console.print(
             Text(
@@ -114,3 +120,7 @@ def batch(
     if summary:
         write_summary(outcomes, summary)
         console.print(Text(f"summary: {summary}"))
+    errors = [f"{outcome.student}: {error}" for outcome in graded for error in outcome.course_errors]
+    exits.report_course_errors(errors)
+    if errors:
+        sys.exit(exits.COURSE_FAILED)

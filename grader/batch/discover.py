@@ -1,22 +1,27 @@
 """Finding each student's submission in a class folder, and laying it out as a folder ``grader run`` grades.
 
 A class folder holds one entry per student: a folder or an archive (``.zip``, ``.tar.gz``) named after the
-student, or nbgrader's ``submitted/<student>/<assignment>/`` layout, whose assignment folders are merged.
+student, or nbgrader's ``submitted/<student>/<assignment>/`` layout, whose assignment folders are merged. A
+link is never followed: an entry, an assignment folder or a module that is one is refused; only the course's
+module files are read, through :mod:`grader.intake`.
 """
 
 from __future__ import annotations
 
 import hashlib
-import shutil
+import stat
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel
 
 from grader.batch.archives import ARCHIVE_SUFFIXES, ArchiveError, ArchiveLimits, extract, is_archive, module_folder
-from grader.batch.outcome import content_hash
+from grader.intake import MAX_NOTEBOOK_BYTES, MAX_SCRIPT_BYTES, Refused, SubmissionFolder
 
-Kind = Literal["folder", "archive", "nbgrader", "unknown"]
+Kind = Literal["folder", "archive", "nbgrader", "link", "unknown"]
+MAX_ASSIGNMENT_FOLDERS = 100
+"""Assignment folders of one student that nbgrader's layout may hold."""
 
 
 class Entry(BaseModel):
@@ -35,35 +40,96 @@ def student_name(path: Path) -> str:
     return name
 
 
+def kind_of(path: Path) -> Kind:
+    """What the class folder's entry ``path`` is, a link never followed."""
+    if path.is_symlink():
+        return "link"
+    return "folder" if path.is_dir() else "archive" if is_archive(path) else "unknown"
+
+
 def discover(root: Path) -> list[Entry]:
     """The students' entries in ``root``, sorted by student id."""
     if not root.is_dir():
         raise FileNotFoundError(f"{root}: not a folder; give the folder with one entry per student")
     submitted = root / "submitted"
-    if submitted.is_dir():
-        return [Entry(student=p.name, source=p, kind="nbgrader") for p in sorted(submitted.iterdir()) if p.is_dir()]
+    if submitted.is_dir() and not submitted.is_symlink():
+        return [
+            Entry(student=p.name, source=p, kind="link" if p.is_symlink() else "nbgrader")
+            for p in sorted(submitted.iterdir())
+            if p.is_dir() or p.is_symlink()
+        ]
     entries = []
     for path in sorted(root.iterdir()):
         if path.name.startswith("."):
             continue
-        kind: Kind = "folder" if path.is_dir() else "archive" if is_archive(path) else "unknown"
-        entries.append(Entry(student=student_name(path), source=path, kind=kind))
+        entries.append(Entry(student=student_name(path), source=path, kind=kind_of(path)))
     return entries
 
 
-def source_hash(entry: Entry) -> str:
-    """A hash of what the student handed in, to tell whether it changed since it was last graded; of an archive
-    too large to extract, a hash of its size only."""
-    if entry.kind == "archive":
-        size = entry.source.stat().st_size
-        if size > ArchiveLimits().max_archive_bytes:
-            return hashlib.sha256(f"an archive too large to extract, of {size} bytes".encode()).hexdigest()
-        with entry.source.open("rb") as file:
-            return hashlib.file_digest(file, "sha256").hexdigest()
-    return content_hash(entry.source) if entry.source.is_dir() else hashlib.sha256(b"").hexdigest()
+def module_files(folder: SubmissionFolder, names: Iterable[str]) -> dict[str, bytes]:
+    """The course's module files in ``folder`` (``<name>.py``, ``<name>.ipynb``), read through
+    :mod:`grader.intake`: nothing else of the folder (nbgrader's ``timestamp.txt``, data, outputs) is read."""
+    found = {}
+    for name in names:
+        for filename, limit in ((f"{name}.py", MAX_SCRIPT_BYTES), (f"{name}.ipynb", MAX_NOTEBOOK_BYTES)):
+            data = folder.read(filename, limit)
+            if data is not None:
+                found[filename] = data
+    return found
 
 
-def prepare(entry: Entry, work: Path, limits: ArchiveLimits | None = None) -> Path:
+def assignment_folders(entry: Entry) -> list[SubmissionFolder]:
+    """The assignment folders of an nbgrader entry, opened without following a link (one refuses the entry)."""
+    with SubmissionFolder.open(entry.source, follow=False) as student:
+        listed = student.entries(limit=MAX_ASSIGNMENT_FOLDERS + 1)
+        if len(listed) > MAX_ASSIGNMENT_FOLDERS:
+            raise ArchiveError(f"{entry.source}: more than {MAX_ASSIGNMENT_FOLDERS} entries; one per assignment")
+        return [student.subfolder(name) for name, mode in listed if stat.S_ISDIR(mode) or stat.S_ISLNK(mode)]
+
+
+def nbgrader_files(entry: Entry, names: Iterable[str]) -> dict[str, bytes]:
+    """The course's module files of every assignment folder of an nbgrader entry; a module in two is an error."""
+    merged: dict[str, bytes] = {}
+    folders = assignment_folders(entry)
+    try:
+        for folder in folders:
+            for filename, data in module_files(folder, names).items():
+                if filename in merged:
+                    raise ArchiveError(f"{folder.label}/{filename}: this module is in two of the student's folders")
+                merged[filename] = data
+    finally:
+        for folder in folders:
+            folder.close()
+    return merged
+
+
+def source_hash(entry: Entry, names: Iterable[str]) -> str:
+    """A hash of what the student handed in of the course's modules ``names``, to tell whether it changed since it
+    was last graded; of an archive, of its bytes (of one too large to extract, of its size only); of an entry that
+    cannot be read, of why."""
+    digest = hashlib.sha256()
+    try:
+        if entry.kind == "archive":
+            size = entry.source.stat().st_size
+            if size > ArchiveLimits().max_archive_bytes:
+                return hashlib.sha256(f"an archive too large to extract, of {size} bytes".encode()).hexdigest()
+            with entry.source.open("rb") as file:
+                return hashlib.file_digest(file, "sha256").hexdigest()
+        if entry.kind == "folder":
+            with SubmissionFolder.open(entry.source, follow=False) as folder:
+                files = module_files(folder, names)
+        elif entry.kind == "nbgrader":
+            files = nbgrader_files(entry, names)
+        else:
+            files = {}
+    except (Refused, ArchiveError, OSError) as error:
+        files = {"(unreadable)": str(error).encode()}
+    for filename, data in sorted(files.items()):
+        digest.update(filename.encode() + b"\0" + data + b"\0")
+    return digest.hexdigest()
+
+
+def prepare(entry: Entry, work: Path, names: Iterable[str], limits: ArchiveLimits | None = None) -> Path:
     """The folder holding the student's modules, extracted or merged under ``work`` where needed."""
     if entry.kind == "folder":
         return entry.source
@@ -71,12 +137,15 @@ def prepare(entry: Entry, work: Path, limits: ArchiveLimits | None = None) -> Pa
         extract(entry.source, work, limits)
         return module_folder(work)
     if entry.kind == "nbgrader":
-        for assignment in sorted(p for p in entry.source.iterdir() if p.is_dir()):
-            for path in sorted(p for p in assignment.iterdir() if p.is_file() and not p.is_symlink()):
-                if (work / path.name).exists():
-                    raise ArchiveError(f"{path}: a file of this name is in two of the student's assignment folders")
-                shutil.copyfile(path, work / path.name)
+        try:
+            files = nbgrader_files(entry, names)
+        except Refused as refused:
+            raise ArchiveError(str(refused)) from None
+        for filename, data in files.items():
+            (work / filename).write_bytes(data)
         return work
+    if entry.kind == "link":
+        raise ArchiveError(f"{entry.source.name}: a symbolic link; each student's submission must be a real folder")
     raise ArchiveError(
         f"{entry.source.name}: neither a folder nor an archive (.zip, .tar.gz); each student's "
         "submission must be one of these"

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -17,7 +15,7 @@ class Outcome(BaseModel):
 
     student: SafeText = Field(description="the student's id: the entry's name in the submissions folder")
     source: SafeText = Field(description="the folder or archive the submission came from")
-    content_hash: str = Field(description="sha256 over the submission's file names and contents")
+    content_hash: str = Field(description="sha256 over the names and contents of the submission's module files")
     status: Literal["graded", "error"]
     reason: SafeText | None = Field(None, description="why the submission could not be graded")
     report: GradingReport | None = None
@@ -31,11 +29,3 @@ class Outcome(BaseModel):
     @property
     def percent(self) -> float:
         return self.report.percent if self.report else 0.0
-
-
-def content_hash(folder: Path) -> str:
-    """A hash of every file below ``folder``, names and contents, independent of timestamps."""
-    digest = hashlib.sha256()
-    for path in sorted(p for p in folder.rglob("*") if p.is_file() and not p.is_symlink()):
-        digest.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes() + b"\0")
-    return digest.hexdigest()

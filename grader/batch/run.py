@@ -56,7 +56,7 @@ def grade_entry(entry: Entry, source_hash: str, settings: BatchSettings) -> Outc
     try:
         course = Course(settings.course) if settings.course else default_course()
         with tempfile.TemporaryDirectory(prefix="grader-batch-") as work:
-            folder = prepare(entry, Path(work))
+            folder = prepare(entry, Path(work), settings.only or list(course.assignments))
             report = grade_submission(folder, course, settings.only, "hidden", settings.limits, settings.time_limit)
     except (ArchiveError, SubmissionError, SpecError) as error:
         return outcome(status="error", reason=str(error))
