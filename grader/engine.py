@@ -8,7 +8,7 @@ put it all in one :class:`GradingReport`.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from types import ModuleType
 from typing import Literal
@@ -36,24 +36,31 @@ def reference(path: Path) -> ModuleType | None:
     return import_module_from(path) if path.is_file() else None
 
 
-def read_modules(folder: Path, names: Iterable[str]) -> tuple[dict[str, ModuleFile], dict[str, str]]:
+def read_modules(
+    folder: Path, names: Iterable[str], refused: Mapping[str, str] | None = None
+) -> tuple[dict[str, ModuleFile], dict[str, str]]:
     """The course's modules present in ``folder``, and the ones present but refused, with the reason (see
-    :mod:`grader.intake`: nothing is read through a link, nothing but regular files, nothing over the caps)."""
+    :mod:`grader.intake`: nothing is read through a link, nothing but regular files, nothing over the caps);
+    ``refused``: modules already refused by whoever laid the folder out (an nbgrader merge)."""
+    refused = refused or {}
     try:
         with SubmissionFolder.open(folder) as opened:
-            if not opened.entries(limit=1):
+            if not opened.entries(limit=1) and not refused:
                 raise SubmissionError(f"{folder}: the folder is empty; put your modules (rnn_forward.py, ...) in it")
             modules, unreadable = {}, {}
             for name in names:
+                if name in refused:
+                    unreadable[name] = refused[name]
+                    continue
                 try:
                     found = read_module(opened, name)
-                except Refused as refused:
-                    unreadable[name] = str(refused)
+                except Refused as why:
+                    unreadable[name] = str(why)
                     continue
                 if found is not None:
                     modules[name] = found
-    except Refused as refused:
-        raise SubmissionError(str(refused)) from None
+    except Refused as why:
+        raise SubmissionError(str(why)) from None
     if not modules and not unreadable:
         wanted = ", ".join(f"{n}.py" for n in names)
         raise SubmissionError(
@@ -83,8 +90,10 @@ def grade_submission(
     which: Literal["public", "hidden"] = "hidden",
     limits: Limits | None = None,
     time_limit: float | None = None,
+    refused: Mapping[str, str] | None = None,
 ) -> GradingReport:
-    """Grade every assignment whose module ``folder`` holds (``only`` narrows them)."""
+    """Grade every assignment whose module ``folder`` holds (``only`` narrows them; ``refused``: see
+    :func:`read_modules`)."""
     torch.set_num_threads(1)  # the grader's own work is small tensors; parallelism comes from processes
     if course.lies_within(folder) and not course.bundle:
         raise SubmissionError(
@@ -93,7 +102,7 @@ def grade_submission(
         )
     assignments = {name: course.assignment(name) for name in (only or course.assignments)}
     seed = course.spec.seed_for(which, course.assignments_dir / "course.toml")
-    modules, unreadable = read_modules(folder, assignments)
+    modules, unreadable = read_modules(folder, assignments, refused)
     rules = {name: assignments[name].spec.rules.model_dump() for name in modules}
     worker = SubmissionWorker({name: m.source for name, m in modules.items()}, rules, limits or Limits())
     results = []

@@ -113,9 +113,10 @@ class SubmissionFolder:
                 found.append((entry.name, entry.stat(follow_symlinks=False).st_mode))
         return sorted(found)
 
-    def subfolder(self, name: str) -> SubmissionFolder:
-        """The folder ``name`` inside this one, refused when it is a link or not a folder."""
-        label = f"{self.label}/{name}"
+    def subfolder(self, name: str, label: str | None = None) -> SubmissionFolder:
+        """The folder ``name`` inside this one (called ``label`` in messages; by default its path), refused when it
+        is a link or not a folder."""
+        label = label or f"{self.label}/{name}"
         try:
             fd = os.open(plain_name(name), FOLDER_FLAGS, dir_fd=self.fd)
         except OSError as error:

@@ -170,7 +170,7 @@ def test_discover_folders_archives_and_strays(tmp_path: Path):
     assert [(e.student, e.kind) for e in entries] == [("alice", "folder"), ("bob", "archive"), ("carol.txt", "unknown")]
     work = tmp_path / "work"
     work.mkdir()
-    assert (prepare(entries[1], work, NAMES) / "shapes.py").read_text() == "x = 2\n"
+    assert (prepare(entries[1], work, NAMES).folder / "shapes.py").read_text() == "x = 2\n"
     with pytest.raises(ArchiveError, match="neither a folder nor an archive"):
         prepare(entries[2], work, NAMES)
     before = source_hash(entries[0], NAMES)
@@ -187,7 +187,8 @@ def test_nbgrader_layout_merges_a_students_assignment_folders(tmp_path: Path):
     assert entry.kind == "nbgrader" and entry.student == "alice"
     work = tmp_path / "work"
     work.mkdir()
-    assert sorted(p.name for p in prepare(entry, work, NAMES).iterdir()) == ["gated_cells.ipynb", "rnn_forward.ipynb"]
+    prepared = prepare(entry, work, NAMES)
+    assert sorted(p.name for p in prepared.folder.iterdir()) == ["gated_cells.ipynb", "rnn_forward.ipynb"]
 
 
 @pytest.mark.parametrize(
@@ -406,14 +407,22 @@ def test_links_in_a_class_folder_are_refused_never_followed(tmp_path: Path):
     nbgrader = tmp_path / "course" / "submitted"
     (nbgrader / "eve").mkdir(parents=True)
     (nbgrader / "eve" / "week1").symlink_to(root / "reference")
-    (nbgrader / "trent").mkdir()
-    (nbgrader / "trent" / "week1").mkdir()
+    (nbgrader / "trent" / "week1").mkdir(parents=True)
     (nbgrader / "trent" / "week1" / "rnn_forward.py").symlink_to(root / "reference" / "rnn_forward.py")
+    (nbgrader / "trent" / "week1" / "shapes.py").write_text("x = 1\n")
     eve, trent = discover(nbgrader.parent)
-    for entry in (eve, trent):
-        with pytest.raises(ArchiveError, match="symbolic link"):
-            prepare(entry, tmp_path, NAMES)
-        assert source_hash(entry, NAMES) != source_hash(Entry(student="x", source=tmp_path, kind="folder"), NAMES)
+    for name, entry in (("eve", eve), ("trent", trent)):
+        work = tmp_path / name
+        work.mkdir()
+        prepared = prepare(entry, work, NAMES)
+        assert not (work / "rnn_forward.py").exists() and not (work / "gated_cells.py").exists()
+        assert source_hash(entry, NAMES) != source_hash(Entry(student="x", source=work, kind="folder"), NAMES)
+    assert eve.kind == "nbgrader" and prepared.refused == {
+        "rnn_forward": "week1/rnn_forward.py is a symbolic link; hand in the file itself, not a link to it"
+    }
+    assert (tmp_path / "trent" / "shapes.py").read_text() == "x = 1\n"
+    eve_prepared = prepare(eve, tmp_path / "eve", NAMES)
+    assert eve_prepared.notes == ["eve/week1 is a symbolic link, so it was not read"] and not eve_prepared.refused
 
 
 def test_nbgrader_bookkeeping_is_never_read_and_only_modules_are_hashed(tmp_path: Path):
@@ -425,7 +434,7 @@ def test_nbgrader_bookkeeping_is_never_read_and_only_modules_are_hashed(tmp_path
     (entry,) = discover(tmp_path)
     work = tmp_path / "work"
     work.mkdir()
-    assert [p.name for p in prepare(entry, work, NAMES).iterdir()] == ["rnn_forward.py"]
+    assert [p.name for p in prepare(entry, work, NAMES).folder.iterdir()] == ["rnn_forward.py"]
     before = source_hash(entry, NAMES)
     (tmp_path / "submitted" / "alice" / "week2" / "timestamp.txt").write_text("later")
     assert source_hash(entry, NAMES) == before

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import stat
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -66,48 +67,66 @@ def discover(root: Path) -> list[Entry]:
     return entries
 
 
-def module_files(folder: SubmissionFolder, names: Iterable[str]) -> dict[str, bytes]:
+@dataclass
+class Gathered:
+    """A student's module files (name to bytes), the modules refused (name to why) and notes on what was not read."""
+
+    files: dict[str, bytes] = field(default_factory=dict)
+    refused: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def digest(self) -> str:
+        """A hash of everything gathered, refusals included, so that fixing one regrades."""
+        digest = hashlib.sha256()
+        for filename, data in sorted(self.files.items()):
+            digest.update(filename.encode() + b"\0" + data + b"\0")
+        for name, reason in sorted(self.refused.items()):
+            digest.update(f"{name} refused: {reason}\0".encode())
+        digest.update("\0".join(self.notes).encode())
+        return digest.hexdigest()
+
+
+def gather_modules(folder: SubmissionFolder, names: Iterable[str], into: Gathered) -> None:
     """The course's module files in ``folder`` (``<name>.py``, ``<name>.ipynb``), read through
-    :mod:`grader.intake`: nothing else of the folder (nbgrader's ``timestamp.txt``, data, outputs) is read."""
-    found = {}
+    :mod:`grader.intake` into ``into``: nothing else of the folder (nbgrader's ``timestamp.txt``, data, outputs) is
+    read, and a module that is a link or too large is refused by name. A module in two folders is an error."""
     for name in names:
         for filename, limit in ((f"{name}.py", MAX_SCRIPT_BYTES), (f"{name}.ipynb", MAX_NOTEBOOK_BYTES)):
-            data = folder.read(filename, limit)
-            if data is not None:
-                found[filename] = data
-    return found
+            try:
+                data = folder.read(filename, limit)
+            except Refused as refused:
+                into.refused.setdefault(name, f"{folder.label}/{refused}")
+                continue
+            if data is None:
+                continue
+            if filename in into.files:
+                raise ArchiveError(f"{folder.label}/{filename}: this module is in two of the student's folders")
+            into.files[filename] = data
 
 
-def assignment_folders(entry: Entry) -> list[SubmissionFolder]:
-    """The assignment folders of an nbgrader entry, opened without following a link (one refuses the entry)."""
+def gather_nbgrader(entry: Entry, names: Iterable[str]) -> Gathered:
+    """The course's modules of every assignment folder of an nbgrader entry; an assignment folder that is a link is
+    not read, and said so."""
+    gathered = Gathered()
+    names = list(names)
     with SubmissionFolder.open(entry.source, follow=False) as student:
         listed = student.entries(limit=MAX_ASSIGNMENT_FOLDERS + 1)
         if len(listed) > MAX_ASSIGNMENT_FOLDERS:
             raise ArchiveError(f"{entry.source}: more than {MAX_ASSIGNMENT_FOLDERS} entries; one per assignment")
-        return [student.subfolder(name) for name, mode in listed if stat.S_ISDIR(mode) or stat.S_ISLNK(mode)]
-
-
-def nbgrader_files(entry: Entry, names: Iterable[str]) -> dict[str, bytes]:
-    """The course's module files of every assignment folder of an nbgrader entry; a module in two is an error."""
-    merged: dict[str, bytes] = {}
-    folders = assignment_folders(entry)
-    try:
-        for folder in folders:
-            for filename, data in module_files(folder, names).items():
-                if filename in merged:
-                    raise ArchiveError(f"{folder.label}/{filename}: this module is in two of the student's folders")
-                merged[filename] = data
-    finally:
-        for folder in folders:
-            folder.close()
-    return merged
+        for name, mode in listed:
+            if stat.S_ISLNK(mode):
+                gathered.notes.append(f"{entry.source.name}/{name} is a symbolic link, so it was not read")
+            elif stat.S_ISDIR(mode):
+                with student.subfolder(name, label=name) as folder:
+                    gather_modules(folder, names, gathered)
+    return gathered
 
 
 def source_hash(entry: Entry, names: Iterable[str]) -> str:
     """A hash of what the student handed in of the course's modules ``names``, to tell whether it changed since it
     was last graded; of an archive, of its bytes (of one too large to extract, of its size only); of an entry that
     cannot be read, of why."""
-    digest = hashlib.sha256()
+    gathered = Gathered()
     try:
         if entry.kind == "archive":
             size = entry.source.stat().st_size
@@ -117,33 +136,38 @@ def source_hash(entry: Entry, names: Iterable[str]) -> str:
                 return hashlib.file_digest(file, "sha256").hexdigest()
         if entry.kind == "folder":
             with SubmissionFolder.open(entry.source, follow=False) as folder:
-                files = module_files(folder, names)
+                gather_modules(folder, names, gathered)
         elif entry.kind == "nbgrader":
-            files = nbgrader_files(entry, names)
-        else:
-            files = {}
+            gathered = gather_nbgrader(entry, names)
     except (Refused, ArchiveError, OSError) as error:
-        files = {"(unreadable)": str(error).encode()}
-    for filename, data in sorted(files.items()):
-        digest.update(filename.encode() + b"\0" + data + b"\0")
-    return digest.hexdigest()
+        gathered.notes.append(f"unreadable: {error}")
+    return gathered.digest()
 
 
-def prepare(entry: Entry, work: Path, names: Iterable[str], limits: ArchiveLimits | None = None) -> Path:
-    """The folder holding the student's modules, extracted or merged under ``work`` where needed."""
+@dataclass
+class Prepared:
+    """A student's submission laid out for grading: the folder of its modules, and what the layout refused."""
+
+    folder: Path
+    refused: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+def prepare(entry: Entry, work: Path, names: Iterable[str], limits: ArchiveLimits | None = None) -> Prepared:
+    """The student's modules as a folder, extracted or merged under ``work`` where needed."""
     if entry.kind == "folder":
-        return entry.source
+        return Prepared(entry.source)
     if entry.kind == "archive":
         extract(entry.source, work, limits)
-        return module_folder(work)
+        return Prepared(module_folder(work))
     if entry.kind == "nbgrader":
         try:
-            files = nbgrader_files(entry, names)
+            gathered = gather_nbgrader(entry, names)
         except Refused as refused:
             raise ArchiveError(str(refused)) from None
-        for filename, data in files.items():
+        for filename, data in gathered.files.items():
             (work / filename).write_bytes(data)
-        return work
+        return Prepared(work, gathered.refused, gathered.notes)
     if entry.kind == "link":
         raise ArchiveError(f"{entry.source.name}: a symbolic link; each student's submission must be a real folder")
     raise ArchiveError(

@@ -56,8 +56,17 @@ def grade_entry(entry: Entry, source_hash: str, settings: BatchSettings) -> Outc
     try:
         course = Course(settings.course) if settings.course else default_course()
         with tempfile.TemporaryDirectory(prefix="grader-batch-") as work:
-            folder = prepare(entry, Path(work), settings.only or list(course.assignments))
-            report = grade_submission(folder, course, settings.only, "hidden", settings.limits, settings.time_limit)
+            prepared = prepare(entry, Path(work), settings.only or list(course.assignments))
+            report = grade_submission(
+                prepared.folder,
+                course,
+                settings.only,
+                "hidden",
+                settings.limits,
+                settings.time_limit,
+                refused=prepared.refused,
+            )
+            report.notes += prepared.notes
     except (ArchiveError, SubmissionError, SpecError) as error:
         return outcome(status="error", reason=str(error))
     except Exception as error:  # the grader failing on one submission must not end the batch
