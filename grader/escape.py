@@ -18,6 +18,7 @@ UNSAFE = re.compile(
 )
 LINE_BREAK = re.compile("[\x85\u2028\u2029]")  # what str.splitlines breaks at, besides \n and the controls above
 SURROGATE = re.compile("[\ud800-\udfff]")
+NEWLINE_AND_TAB = str.maketrans("", "", "\n\t")
 
 # the ASCII punctuation GitHub-flavoured markdown gives meaning to, inline or first on a line (GitHub's own: $ for
 # math, : for emoji and URL autolinks, . and @ for www. and e-mail autolinks); & < > become entities instead
