@@ -38,6 +38,8 @@ FORMULA = re.compile("\\s*[=+\\-@\uff1d\uff0b\uff0d\uff20]|\t")
 def safe_text(text: str) -> str:
     """``text`` safe to show anywhere: valid Unicode (a lone surrogate becomes U+FFFD), without terminal escapes
     or control characters but ``\\n`` and ``\\t``, and every line break a ``\\n``."""
+    if text.isprintable() or text.translate(NEWLINE_AND_TAB).isprintable():
+        return text  # the common case, decided at C speed: no surrogate, control, format or line-break character
     if SURROGATE.search(text):
         text = text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
     return LINE_BREAK.sub("\n", UNSAFE.sub("", text))
