@@ -10,6 +10,7 @@ kept cell starts with a ``# cell N`` comment so a traceback can be traced back t
 from __future__ import annotations
 
 import ast
+import json
 import re
 import warnings
 from pathlib import Path
@@ -24,6 +25,9 @@ if TYPE_CHECKING:
 IPYTHON_LINE = re.compile(r"^(\s*)(?:[A-Za-z_][\w.]*\s*=\s*)?[%!]")
 KEPT = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 ASSIGNMENTS = (ast.Assign, ast.AnnAssign, ast.AugAssign)
+MAX_CELLS = 2000
+MAX_CODE_CHARS = 1 << 20
+"""A notebook's cells, and characters of code (a module's cap), that the grader reads at most."""
 MAX_NOTES = 20
 NOTE_CHARS = 500
 
@@ -39,6 +43,7 @@ def read_notebook(filename: str, text: str) -> nbformat.NotebookNode:
     from nbformat.reader import NotJSONError
 
     fix = f"open it in Jupyter and save it again, or submit {Path(filename).stem}.py instead"
+    check_size(filename, text)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # a notebook's quirks (missing cell ids, ...) are not the student's problem
@@ -48,6 +53,30 @@ def read_notebook(filename: str, text: str) -> nbformat.NotebookNode:
     except Exception as error:  # nbformat raises ValidationError, KeyError, AttributeError, ... for non-notebooks
         reason = next(iter(str(error).splitlines()), type(error).__name__)[:200]
         raise NotebookError(f"{filename} is not a Jupyter notebook ({reason}): {fix}") from None
+
+
+def source_chars(source: object) -> int:
+    """The characters of a cell's raw ``source`` (a string, or a list of lines)."""
+    if isinstance(source, str):
+        return len(source)
+    return sum(len(line) for line in source if isinstance(line, str)) if isinstance(source, list) else 0
+
+
+def check_size(filename: str, text: str) -> None:
+    """A :class:`NotebookError` when the notebook ``text`` has more than :data:`MAX_CELLS` cells or more than
+    :data:`MAX_CODE_CHARS` characters in them: checked on the bare JSON, before nbformat validates it and the grader
+    parses each cell (which take seconds for a notebook of 100,000 cells)."""
+    try:
+        cells = json.loads(text).get("cells", [])
+    except (ValueError, AttributeError, RecursionError):
+        return  # not a notebook: nbformat says why
+    if not isinstance(cells, list):
+        return
+    if len(cells) > MAX_CELLS:
+        raise NotebookError(f"{filename} has {len(cells)} cells; a notebook may have at most {MAX_CELLS}")
+    code = sum(source_chars(cell.get("source")) for cell in cells if isinstance(cell, dict) and cell.get("cell_type"))
+    if code > MAX_CODE_CHARS:
+        raise NotebookError(f"{filename} has {code} characters in its cells; a notebook may have {MAX_CODE_CHARS}")
 
 
 def strip_ipython(source: str) -> tuple[str, list[str]]:

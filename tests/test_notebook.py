@@ -119,3 +119,14 @@ def test_an_older_minor_version_is_read(tmp_path: Path):
     path = tmp_path / "shapes.ipynb"
     nbformat.write(notebook, path)
     assert run(notebook_to_source(path)[0])["X"] == 1
+
+
+@pytest.mark.parametrize(
+    ("cells", "expected"),
+    [(2001, "has 2001 cells; a notebook may have at most 2000"), (2, "characters in its cells")],
+)
+def test_a_notebook_too_big_to_read_is_refused_before_it_is_parsed(tmp_path: Path, cells: int, expected: str):
+    source = "x = 1" if cells > 2 else "x = 1\n" * 200_000
+    path = write(tmp_path / "rnn_forward.ipynb", [new_code_cell(source) for _ in range(cells)])
+    with pytest.raises(NotebookError, match=expected):
+        notebook_to_source(path)
