@@ -14,6 +14,7 @@ import torch
 
 from grader.feedback import Feedback, FeedbackKind, GradingFailure
 from grader.spec import Tolerance
+from grader.wire import Unsupported
 
 SIX_DECIMALS = Tolerance(rtol=0.0, atol=5.01e-7)
 """For the lecture's worked numbers, printed to six decimals."""
@@ -30,6 +31,8 @@ def describe(value: Any) -> str:
         return f"tensor of shape {tuple(value.shape)} and dtype {value.dtype}"
     if isinstance(value, torch.Tensor):
         return f"{type(value).__module__}.{type(value).__qualname__} (a tensor subclass)"
+    if isinstance(value, Unsupported):  # what the worker could not send, by its real type's name
+        return value.type_name
     return type(value).__qualname__
 
 

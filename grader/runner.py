@@ -134,6 +134,17 @@ def run_test(case: Case, fixtures: Fixtures, student: Watched, time_limit: float
     return outcome
 
 
+def over_budget(case: Case, assignment: str, budget: float) -> Outcome:
+    """A test not run: the submission's earlier tests used up the assignment's time budget. It costs its points."""
+    outcome = Outcome(case.nodeid, case.task or "")
+    outcome.feedback = Feedback(
+        kind="timeout",
+        message=f"not run: your code used up the time budget of {assignment} ({budget:.3g} s for all its tests) "
+        "in earlier tests; make the slow functions finish sooner, then submit again",
+    )
+    return outcome
+
+
 def check_tasks(tests_dir: Path, cases: tuple[Case, ...], spec: AssignmentSpec) -> None:
     """Every test counts for a task of the spec; RuntimeError naming the folder and the test otherwise."""
     known = {t.id for t in spec.tasks}
@@ -217,7 +228,15 @@ def grade_assignment(
     watched = Watched(student)
     fixtures = Fixtures(assignment.spec, watched, reference, seed, diagnoser)
     limit = time_limit or assignment.spec.time_limit
+    budget = assignment.spec.budget(time_limit)
+    outcomes: list[Outcome] = []
     # what the tests print or warn goes nowhere, as under pytest's capture
     with warnings.catch_warnings(record=True), redirect_stdout(io.StringIO()), redirect_stderr(io.StringIO()):
-        outcomes = [run_test(case, fixtures, watched, limit) for case in cases]
+        for case in cases:
+            spent = sum(o.duration for o in outcomes)
+            outcomes.append(
+                run_test(case, fixtures, watched, min(limit, budget - spent))
+                if spent < budget
+                else over_budget(case, assignment.name, budget)
+            )
     return score(assignment, outcomes)

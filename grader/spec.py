@@ -11,6 +11,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 Dtype = Literal["float32", "float64"]
+BUDGET_FACTOR = 12.0
+"""An assignment's default time budget, in per-test time limits."""
 
 
 class Strict(BaseModel):
@@ -57,6 +59,12 @@ class AssignmentSpec(Strict):
     name: str = Field(description="the module stem a submission provides, e.g. gated_cells")
     title: str
     time_limit: float = Field(10.0, gt=0, description="wall-clock seconds allowed for one test")
+    time_budget: float | None = Field(
+        None,
+        gt=0,
+        description="wall-clock seconds all of one submission's tests of this assignment may take together; "
+        f"default {BUDGET_FACTOR:g} times time_limit; past it, the tests left are not run and cost their points",
+    )
     rules: Rules = Rules()
     tolerance: dict[Dtype, Tolerance]
     functions: dict[str, FunctionSpec]
@@ -74,6 +82,12 @@ class AssignmentSpec(Strict):
         if set(self.tolerance) != {"float32", "float64"}:
             raise ValueError("[tolerance] needs both float32 and float64")
         return self
+
+    def budget(self, time_limit: float | None = None) -> float:
+        """The seconds all tests of one submission may take, for a per-test limit of ``time_limit`` (a command-line
+        override scales the budget with it)."""
+        limit = time_limit or self.time_limit
+        return (self.time_budget or BUDGET_FACTOR * self.time_limit) * limit / self.time_limit
 
     def task(self, task_id: str) -> TaskSpec:
         for task in self.tasks:

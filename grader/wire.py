@@ -16,8 +16,10 @@ from __future__ import annotations
 import ctypes
 import math
 import os
+import select
 import struct
 import sys
+import time
 from typing import Any
 
 import torch
@@ -28,6 +30,8 @@ UNSUPPORTED = "__grader_unsupported__"
 MAX_NESTING = MAX_DEPTH + 4
 """Containers a message may nest: :func:`export`'s depth, its marker, and the reply around them."""
 MAX_DIMS = 64
+MAX_VALUES = 1 << 20
+"""Values (numbers, strings, containers, tensors) one message may hold: what bounds decoding a hostile reply."""
 HEADER = b"\xc7\x01"
 """The magic byte and the format's version, first in every payload."""
 DTYPES = (
@@ -128,21 +132,6 @@ def export(value: Any, depth: int = 0) -> Any:
     return {UNSUPPORTED: type_name(value)}
 
 
-def restore(value: Any, depth: int = 0) -> Any:
-    """Turn :func:`export`'s markers back into :class:`Unsupported` objects."""
-    if depth > MAX_DEPTH + 1:
-        raise WireError("nested too deeply")
-    if isinstance(value, dict):
-        if set(value) == {UNSUPPORTED}:
-            return Unsupported(str(value[UNSUPPORTED]))
-        return {k: restore(v, depth + 1) for k, v in value.items()}
-    if isinstance(value, list):
-        return [restore(v, depth + 1) for v in value]
-    if isinstance(value, tuple):
-        return tuple(restore(v, depth + 1) for v in value)
-    return value
-
-
 def _write(value: Any, out: list[bytes], depth: int) -> None:
     """Append ``value``'s encoding to ``out``: exact built-in types and plain tensors only."""
     kind = type(value)
@@ -206,10 +195,20 @@ def encode(message: dict[str, Any]) -> bytes:
 class _Reader:
     """Reads one value from an untrusted payload, checking every length against the bytes left."""
 
-    def __init__(self, data: bytes) -> None:
+    def __init__(self, data: bytes, deadline: float | None = None) -> None:
         self.data = data
         self.size = len(data)
         self.address = ctypes.cast(ctypes.c_char_p(data), ctypes.c_void_p).value or 0
+        self.deadline = deadline
+        self.values = 0
+
+    def counted(self) -> None:
+        """One more value: at most :data:`MAX_VALUES`, and the deadline checked every few thousand."""
+        self.values += 1
+        if self.values > MAX_VALUES:
+            raise WireError(f"a message of more than {MAX_VALUES} values")
+        if not self.values % 4096:
+            remaining(self.deadline)
 
     def span(self, pos: int, size: int) -> int:
         """The end of ``size`` bytes from ``pos``, checked to be inside the payload."""
@@ -234,6 +233,7 @@ class _Reader:
         return count, pos
 
     def value(self, pos: int, depth: int) -> tuple[Any, int]:
+        self.counted()
         data = self.data
         tag = data[pos]
         pos += 1
@@ -271,7 +271,8 @@ class _Reader:
             return int.from_bytes(data[pos + 4 : end], "little", signed=True), end
         raise WireError(f"unknown tag {tag} at offset {pos - 1}")
 
-    def dict(self, pos: int, depth: int) -> tuple[dict[str, Any], int]:
+    def dict(self, pos: int, depth: int) -> tuple[dict[str, Any] | Unsupported, int]:
+        """A dict, or the :class:`Unsupported` that :func:`export`'s marker stands for."""
         count, pos = self.count(pos, 5)
         items = {}
         for _ in range(count):
@@ -280,6 +281,8 @@ class _Reader:
             items[key], pos = self.value(pos, depth)
         if len(items) != count:
             raise WireError("a dict with a repeated key")
+        if count == 1 and UNSUPPORTED in items:
+            return Unsupported(str(items[UNSUPPORTED])[:200]), pos
         return items, pos
 
     def tensor(self, pos: int) -> tuple[torch.Tensor, int]:
@@ -309,15 +312,17 @@ class _Reader:
         return tensor, end
 
 
-def decode(payload: bytes) -> dict[str, Any]:
-    """The message in a frame's payload (without its length); :class:`WireError` if it is malformed."""
+def decode(payload: bytes, deadline: float | None = None) -> dict[str, Any]:
+    """The message in a frame's payload (without its length), :func:`export`'s markers as :class:`Unsupported`;
+    :class:`WireError` if it is malformed or holds more than :data:`MAX_VALUES` values, TimeoutError when decoding
+    runs past ``deadline``."""
     data = payload if type(payload) is bytes else bytes(payload)
     if data[:2] != HEADER:
         if data[:1] == HEADER[:1]:
             raise WireError(f"wire format version {data[1:2].hex()}, this side speaks {HEADER[1]:02x}")
         raise WireError(f"not a frame of this grader's wire format (it begins {data[:4]!r})")
     try:
-        message, end = _Reader(data).value(2, 0)
+        message, end = _Reader(data, deadline).value(2, 0)
     except (IndexError, struct.error):
         raise WireError("truncated: a value runs past the end of the frame") from None
     if end != len(data):
@@ -327,9 +332,23 @@ def decode(payload: bytes) -> dict[str, Any]:
     return message
 
 
-def read_exact(fd: int, size: int) -> bytes:
+def remaining(deadline: float | None) -> float | None:
+    """Seconds left until ``deadline`` (``time.monotonic``), None for none; TimeoutError once it has passed."""
+    if deadline is None:
+        return None
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise TimeoutError("the deadline passed")
+    return left
+
+
+def read_exact(fd: int, size: int, deadline: float | None = None) -> bytes:
+    """``size`` bytes of ``fd``; EOFError when the other side closes it first, TimeoutError past ``deadline``."""
     chunks, left = [], size
     while left:
+        wait = remaining(deadline)
+        if wait is not None and not select.select([fd], [], [], wait)[0]:
+            raise TimeoutError("no answer in time")
         chunk = os.read(fd, min(left, 1 << 20))
         if not chunk:
             raise EOFError("the other side closed the channel")
@@ -338,15 +357,29 @@ def read_exact(fd: int, size: int) -> bytes:
     return b"".join(chunks)
 
 
-def send(fd: int, message: dict[str, Any]) -> None:
-    data = encode(message)
+def write_all(fd: int, data: bytes, deadline: float | None = None) -> None:
+    """Write all of ``data`` to ``fd``; with a ``deadline``, ``fd`` must be non-blocking, and a reader that stops
+    reading makes it a TimeoutError instead of a write that never returns."""
     view = memoryview(data)
     while view:
-        view = view[os.write(fd, view) :]
+        wait = remaining(deadline)
+        if wait is not None and not select.select([], [fd], [], wait)[1]:
+            raise TimeoutError("the other side stopped reading")
+        try:
+            view = view[os.write(fd, view) :]
+        except BlockingIOError:
+            continue
 
 
-def receive(fd: int) -> dict[str, Any]:
-    size = int.from_bytes(read_exact(fd, 8), "big")
+def send(fd: int, message: dict[str, Any], deadline: float | None = None) -> None:
+    """Write ``message``'s frame to ``fd`` (see :func:`write_all` for ``deadline``)."""
+    write_all(fd, encode(message), deadline)
+
+
+def receive(fd: int, deadline: float | None = None) -> dict[str, Any]:
+    """The next message on ``fd``, read and decoded by ``deadline`` (TimeoutError); EOFError when ``fd`` closes;
+    :class:`WireError` for a frame over :data:`MAX_FRAME` or a malformed one."""
+    size = int.from_bytes(read_exact(fd, 8, deadline), "big")
     if size > MAX_FRAME:
         raise WireError(f"a frame of {size} bytes is larger than the {MAX_FRAME} allowed")
-    return decode(read_exact(fd, size))
+    return decode(read_exact(fd, size, deadline), deadline)

@@ -13,21 +13,24 @@ from grader.student import Call, same
 
 MAX_PRINTED = 8192
 TIMEOUTS_BEFORE_GIVING_UP = 2
-"""After this many timed-out calls of one function, its later calls fail at once instead of waiting again."""
+"""After this many calls of one function that hung or ended the worker, its later calls fail at once instead of
+waiting (or re-importing the module) again."""
 
 
 class SubmissionWorker:
     """One sandboxed worker for all of a submission's modules, replaced whenever it hangs or dies.
 
     A module whose import hangs or kills the worker is remembered, so that its later calls fail at
-    once instead of restarting the worker for each test; so is a function that ran out of time in
-    ``TIMEOUTS_BEFORE_GIVING_UP`` tests, so that one endless loop costs a few time limits, not one per test.
+    once instead of restarting the worker for each test; so is a function that ran out of time or ended the
+    worker in ``TIMEOUTS_BEFORE_GIVING_UP`` tests, so that one endless loop (or a function that exits, making every
+    later test re-import the module) costs a few time limits, not one per test. An import has the test's own time.
     """
 
     def __init__(self, sources: dict[str, str], rules: dict[str, dict[str, bool]], limits: Limits) -> None:
         self.sandbox = Sandbox(sources, rules, limits)
-        self.import_seconds = limits.startup_seconds
         self.imported: set[str] = set()
+        self.ended = False
+        """Whether the last request hung or ended the worker (which was then replaced)."""
         self.broken_imports: dict[str, Feedback] = {}
         self.timeouts: dict[str, int] = {}
         self.printed: dict[str, str] = {}
@@ -50,15 +53,16 @@ class SubmissionWorker:
             raise GradingFailure(
                 Feedback(
                     kind="timeout",
-                    message=f"{what} was not run: it ran out of time in {TIMEOUTS_BEFORE_GIVING_UP} earlier tests, "
-                    "so the grader stopped calling it (make it finish, then submit again)",
+                    message=f"{what} was not run: it ran out of time or ended the worker in "
+                    f"{TIMEOUTS_BEFORE_GIVING_UP} earlier tests, so the grader stopped calling it (make it finish, "
+                    "then submit again)",
                 )
             )
         if module not in self.imported:
             try:
                 self._record_printed(
                     module,
-                    self._request({"op": "import", "module": module}, self.import_seconds, f"importing {module}.py"),
+                    self._request({"op": "import", "module": module}, timeout, f"importing {module}.py"),
                 )
             except GradingFailure as failure:
                 self.broken_imports[module] = failure.feedback.model_copy(
@@ -71,8 +75,8 @@ class SubmissionWorker:
             self.imported.add(module)
         try:
             return self._record_printed(module, self._request(message, timeout, what))
-        except GradingFailure as failure:
-            if failure.feedback.kind == "timeout":
+        except GradingFailure:
+            if self.ended:
                 self.timeouts[function] = self.timeouts.get(function, 0) + 1
             raise
 
@@ -84,6 +88,7 @@ class SubmissionWorker:
 
     def _request(self, message: dict[str, Any], timeout: float, what: str) -> dict[str, Any]:
         """One request; the worker is replaced after a hang or a death, and a failed start is retried once."""
+        self.ended = False
         for attempt in (1, 2):
             try:
                 reply = self.sandbox.request(message, timeout)
@@ -99,6 +104,7 @@ class SubmissionWorker:
                     ) from None
             except (WorkerTimeout, WorkerDied) as error:
                 self._restart()
+                self.ended = True
                 kind = error.kind if isinstance(error, WorkerDied) else "timeout"
                 text = str(error) if isinstance(error, WorkerDied) else f"did not finish within {timeout:.3g} s"
                 raise GradingFailure(Feedback(kind=kind, message=f"{what} {text}")) from None
@@ -179,7 +185,7 @@ class WorkerStudent:
         }
         reply = self._reply(message, function)
         mutated = self._mutated(function, args, reply) if watch else []
-        return Call(value=restored(reply.get("value"), function), mutated=mutated)
+        return Call(value=reply.get("value"), mutated=mutated)
 
     def _mutated(self, function: str, args: tuple[Any, ...], reply: dict[str, Any]) -> list[int]:
         """Which arguments differ from what the grader sent, judged here from the arguments the worker sent back."""
@@ -189,15 +195,7 @@ class WorkerStudent:
         return [i for i, (before, after) in enumerate(zip(args, returned, strict=True)) if not same(before, after)]
 
     def constant(self, name: str) -> Any:
-        return restored(self._reply({"op": "constant", "module": self.module, "name": name}, name).get("value"), name)
-
-
-def restored(value: Any, what: str) -> Any:
-    """The worker's returned value with its markers restored; a value nested too deeply is a malformed reply."""
-    try:
-        return wire.restore(value)
-    except wire.WireError as error:
-        raise malformed_reply(what, str(error)) from None
+        return self._reply({"op": "constant", "module": self.module, "name": name}, name).get("value")
 
 
 def malformed_reply(what: str, problem: str = "") -> GradingFailure:

@@ -15,10 +15,11 @@ from grader import wire
 from grader.engine import grade_submission
 from grader.feedback import GradingFailure
 from grader.formats import FORMATS, render
+from grader.limits import Limits
 from grader.results import GradingReport
 from grader.spec import Course
 from grader.starter import write_starter
-from grader.worker_student import WorkerStudent
+from grader.worker_student import SubmissionWorker, WorkerStudent
 
 
 def grader(*args: str) -> subprocess.CompletedProcess[str]:
@@ -198,17 +199,26 @@ def test_autograd_in_bptt_is_reported_as_a_broken_rule(tmp_path: Path, course: C
     assert sgd and all(t.feedback and t.feedback.kind == "rule" for t in sgd)
 
 
-def test_a_reply_nested_past_the_wire_limit_is_a_malformed_reply() -> None:
-    nested: object = 1.0
-    for _ in range(wire.MAX_DEPTH + 3):
-        nested = [nested]
+def test_a_reply_the_wire_refuses_is_a_malformed_reply() -> None:
+    """Nested too deeply, or more values than the wire decodes: the reply is refused while it is decoded, inside the
+    call's deadline, and the call fails as the worker's doing."""
 
-    class Replying:
-        def ask(self, module: str, message: dict[str, object], timeout: float, what: str) -> dict[str, object]:
-            return {"ok": True, "value": nested, "args": list(message["args"])}  # type: ignore[call-overload]
+    class Refusing:
+        output = bytearray()
 
-    student = WorkerStudent(Replying(), "rnn_forward", {})  # type: ignore[arg-type]
-    with pytest.raises(GradingFailure, match="malformed reply"):
+        def request(self, message: dict[str, object], timeout: float) -> dict[str, object]:
+            raise wire.WireError(f"a message of more than {wire.MAX_VALUES} values")
+
+        def printed(self) -> str:
+            return ""
+
+        def close(self) -> None:
+            pass
+
+    worker = SubmissionWorker({}, {}, Limits())
+    worker.sandbox = Refusing()  # type: ignore[assignment]
+    student = WorkerStudent(worker, "rnn_forward", {})
+    with pytest.raises(GradingFailure, match=r"malformed reply .*more than"):
         student.call("rnn_cell", 1.0)
 
 

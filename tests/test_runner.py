@@ -326,3 +326,19 @@ def test_a_skip_or_xfail_mark_is_a_collection_error(tmp_path: Path):
     reference = module(tmp_path / "ref", REFERENCE)
     with pytest.raises(RuntimeError, match=r"test_marks.py::test_later: @pytest.mark.xfail is not supported"):
         grade(assignment, reference, reference)
+
+
+def test_past_the_time_budget_the_tests_left_are_not_run_and_cost_their_points(tmp_path: Path):
+    spec = SPEC.replace('title = "Demo"', 'title = "Demo"\ntime_budget = 0.25', 1)
+    assert "time_budget" in spec
+    tests = "".join(
+        f'\n@pytest.mark.task("a")\ndef test_{i}(grade):\n    grade.compare("double", torch.ones(2))\n' for i in range(6)
+    )
+    assignment = make_assignment(tmp_path, {"test_budget.py": "import pytest, torch\n" + tests}, spec)
+    reference = module(tmp_path / "ref", REFERENCE)
+    slow = module(tmp_path / "slow", "import time\n\ndef double(x):\n    time.sleep(0.1)\n    return 2 * x\n")
+    got = verdicts(grade(assignment, slow, reference))
+    over = [name for name, (status, message) in got.items() if message.startswith("not run: your code used up")]
+    assert 1 <= len(over) <= 4 and all(got[name][0] == "failed" for name in over)
+    assert got["test_0"] == ("passed", "")
+    assert assignment.spec.budget(2 * assignment.spec.time_limit) == pytest.approx(0.5)
