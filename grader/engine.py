@@ -113,7 +113,7 @@ def grade_submission(
             if name not in modules:
                 continue
             module = modules[name]
-            violations = static_violations(module.source, assignment.spec.rules, f"{name}.py")
+            violations = static_violations(module.source, assignment.spec.rules, module.filename)
             student = WorkerStudent(worker, name, violations)
             reference_path = course.reference_module(name)
             trusted = not course.bundle  # a bundle grading itself: nothing of it is imported but its public tests

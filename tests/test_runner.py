@@ -331,9 +331,8 @@ def test_a_skip_or_xfail_mark_is_a_collection_error(tmp_path: Path):
 def test_past_the_time_budget_the_tests_left_are_not_run_and_cost_their_points(tmp_path: Path):
     spec = SPEC.replace('title = "Demo"', 'title = "Demo"\ntime_budget = 0.25', 1)
     assert "time_budget" in spec
-    tests = "".join(
-        f'\n@pytest.mark.task("a")\ndef test_{i}(grade):\n    grade.compare("double", torch.ones(2))\n' for i in range(6)
-    )
+    test = '\n@pytest.mark.task("a")\ndef test_{}(grade):\n    grade.compare("double", torch.ones(2))\n'
+    tests = "".join(test.format(i) for i in range(6))
     assignment = make_assignment(tmp_path, {"test_budget.py": "import pytest, torch\n" + tests}, spec)
     reference = module(tmp_path / "ref", REFERENCE)
     slow = module(tmp_path / "slow", "import time\n\ndef double(x):\n    time.sleep(0.1)\n    return 2 * x\n")
