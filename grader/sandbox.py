@@ -3,12 +3,15 @@
 Each grading process keeps warm sandboxes (:class:`Zygote`): bubblewrap, when ``bwrap`` works here,
 around a process that has imported torch once (:mod:`grader.zygote`): no network, its own PID, IPC
 and UTS namespaces, a read-only view of only the system libraries and the Python installation, a
-private ``/tmp``, and (when the grader runs as root) an unprivileged user of its own with no
-capabilities. Every submission gets a fresh worker forked from it (:class:`Sandbox`), which receives
-the submission's modules over its own pipes; when it ends, every process of the sandbox is killed and
-``/tmp``, System V IPC and the user's keyrings are wiped before the next submission. Without
-bubblewrap the zygote is still a separate process with the same resource limits and a clean
-environment, and :class:`Isolation` says so. Every reply is size-capped and read as plain data
+private ``/tmp``, and (when the grader runs as root) an unprivileged user of its own. Every submission
+gets a fresh worker forked from it (:class:`Sandbox`), which receives the submission's modules over its
+own pipes and runs as yet another user (as root) without any capability, under a system-call filter
+(:func:`worker_filter`): no worker can change what later workers inherit from the zygote. When it
+ends, every process of the sandbox is killed and ``/tmp``, System V IPC and POSIX message queues are
+wiped before the next submission; a zygote whose own limits or scheduling changed all the same asks to
+be replaced, and :meth:`Zygote.request` replaces it. Without bubblewrap the zygote is still a separate
+process with the same resource limits, filter and a clean environment, and :class:`Isolation` says
+so. Every reply is size-capped and read as plain data
 (:mod:`grader.wire`); every byte the worker prints is capped and stripped of terminal escapes before
 anyone sees it.
 """
@@ -17,6 +20,8 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import ctypes
+import errno
 import functools
 import itertools
 import os
@@ -25,6 +30,7 @@ import select
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -84,15 +90,25 @@ def bwrap_problem() -> str | None:
     path = shutil.which("bwrap")
     if path is None:
         return "bwrap is not installed (apt-get install bubblewrap)"
-    probe = [path, *namespace_flags(), "--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev", "true"]
-    result = subprocess.run(probe, capture_output=True, timeout=30)
+    probe = [path, *namespace_flags(), "--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev"]
+    result = subprocess.run([*probe, "--mqueue", "/dev/mqueue", "true"], capture_output=True, timeout=30)
     if result.returncode != 0:
         return f"bwrap cannot create namespaces here: {clean_text(result.stderr, 300).strip()}"
     return None
 
 
+@functools.cache
+def bwrap_disables_userns() -> bool:
+    """Whether bubblewrap can forbid user namespaces inside its own here (``--disable-userns``: bubblewrap 0.8, and
+    a kernel that lets it)."""
+    probe = [shutil.which("bwrap") or "bwrap", "--unshare-user", "--disable-userns", "--ro-bind", "/", "/", "true"]
+    return subprocess.run(probe, capture_output=True, timeout=30).returncode == 0
+
+
 def namespace_flags() -> list[str]:
-    user = [] if os.geteuid() == 0 else ["--unshare-user"]
+    """As root, a worker cannot create a user namespace because of :func:`worker_filter`; without root, bubblewrap's
+    own user namespace also forbids nested ones where it can."""
+    user = [] if os.geteuid() == 0 else ["--unshare-user", *(["--disable-userns"] if bwrap_disables_userns() else [])]
     return [
         *user,
         "--unshare-net",
@@ -103,6 +119,97 @@ def namespace_flags() -> list[str]:
         "--die-with-parent",
         "--new-session",
     ]
+
+
+ZYGOTE_CAPS = ("setuid", "setgid", "setpcap")
+"""What the zygote keeps as root: setuid/setgid to make each worker another user (and to act as it while cleaning
+up: signalling and deleting what is the worker's needs no CAP_KILL or CAP_FOWNER then), setpcap only to empty the
+worker's bounding set. Its workers have none of them."""
+CLONE_NEWUSER, PRIO_PROCESS, IOPRIO_WHO_PROCESS = 0x10000000, 0, 1
+PR_SET_SECCOMP, SECCOMP_MODE_FILTER = 22, 2
+SECCOMP_ALLOW, SECCOMP_ERRNO = 0x7FFF0000, 0x00050000
+BPF_LOAD, BPF_JEQ, BPF_JGE, BPF_JSET, BPF_RETURN = 0x20, 0x15, 0x35, 0x45, 0x06
+MACHINES = {"x86_64": (0xC000003E, 0x40000000), "aarch64": (0xC00000B7, None)}  # AUDIT_ARCH, where another ABI starts
+SYSCALLS = {  # what the filter looks at: the number on x86_64, on aarch64
+    "clone": (56, 220),
+    "clone3": (435, 435),
+    "unshare": (272, 97),
+    "add_key": (248, 217),
+    "request_key": (249, 218),
+    "keyctl": (250, 219),
+    "prlimit64": (302, 261),
+    "sched_setparam": (142, 118),
+    "sched_setscheduler": (144, 119),
+    "sched_setaffinity": (203, 122),
+    "sched_setattr": (314, 274),
+    "setpriority": (141, 140),
+    "ioprio_set": (251, 30),
+}
+
+
+def bpf(code: int, k: int, true: int = 0, false: int = 0) -> list[bytes]:
+    """One classic BPF instruction (``true``/``false``: how many instructions a jump skips)."""
+    return [struct.pack("=HBBI", code, true, false, k)]
+
+
+def refuse(error: int = errno.EPERM) -> list[bytes]:
+    return bpf(BPF_RETURN, SECCOMP_ERRNO | error)
+
+
+def only_with(*values: int) -> list[bytes]:
+    """Allow the call only when its first arguments are ``values`` (their low 32 bits: pids and selectors are ints
+    to the kernel), else EPERM."""
+    code = []
+    for i, value in enumerate(values):
+        code += bpf(BPF_LOAD, 16 + 8 * i) + bpf(BPF_JEQ, value, 0, 2 * (len(values) - i) - 1)
+    return code + bpf(BPF_RETURN, SECCOMP_ALLOW) + refuse()
+
+
+def without_flag(flag: int) -> list[bytes]:
+    """Refuse the call (EPERM) when ``flag`` is set in its first argument."""
+    return bpf(BPF_LOAD, 16) + bpf(BPF_JSET, flag, 0, 1) + refuse() + bpf(BPF_RETURN, SECCOMP_ALLOW)
+
+
+@functools.cache
+def worker_filter() -> bytes | None:
+    """The seccomp program :mod:`grader.zygote` installs in every worker, or None for a machine it has no table for.
+
+    A worker may change the limits, priority, scheduling and CPUs of itself only (pid 0), never of the zygote that
+    later workers are forked from; it may create no user namespace (``clone3``, whose flags a filter cannot read,
+    is ENOSYS so that libc falls back to ``clone``) and reach no keyring (keyrings outlive every process and are
+    not namespaced). Every other system call is left to the kernel; those of another ABI (x32, i386) get ENOSYS."""
+    machine = os.uname().machine
+    if machine not in MACHINES:
+        return None
+    arch, other_abi = MACHINES[machine]
+    column = list(MACHINES).index(machine)
+    rules = {
+        "clone3": refuse(errno.ENOSYS),
+        "clone": without_flag(CLONE_NEWUSER),
+        "unshare": without_flag(CLONE_NEWUSER),
+        **{name: refuse() for name in ("add_key", "request_key", "keyctl")},
+        **{name: only_with(0) for name in SYSCALLS if name.startswith(("prlimit", "sched_"))},
+        "setpriority": only_with(PRIO_PROCESS, 0),
+        "ioprio_set": only_with(IOPRIO_WHO_PROCESS, 0),
+    }
+    program = bpf(BPF_LOAD, 4) + bpf(BPF_JEQ, arch, 1, 0) + refuse(errno.ENOSYS) + bpf(BPF_LOAD, 0)
+    if other_abi is not None:
+        program += bpf(BPF_JGE, other_abi, 0, 1) + refuse(errno.ENOSYS)
+    for name, block in rules.items():
+        program += bpf(BPF_JEQ, SYSCALLS[name][column], 0, len(block)) + block
+    return b"".join(program + bpf(BPF_RETURN, SECCOMP_ALLOW))
+
+
+@functools.cache
+def filter_problem() -> str | None:
+    """Why workers cannot run under :func:`worker_filter` here, or None when they can (the kernel takes seccomp
+    filters: installing none from a NULL pointer fails with EFAULT, not EINVAL)."""
+    if worker_filter() is None:
+        return f"no system-call table for {os.uname().machine}"
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, None, 0, 0) == -1 and ctypes.get_errno() == errno.EFAULT:
+        return None
+    return f"the kernel takes no seccomp filter ({os.strerror(ctypes.get_errno())})"
 
 
 def bind_readonly(path: str) -> list[str]:
@@ -121,9 +228,11 @@ def python_roots() -> list[str]:
 
 def bwrap_command(uid: int, limits: Limits) -> list[str]:
     """bwrap's arguments: an empty root, then the private /tmp (first, so that binds below it stay visible when
-    the Python environment itself lives under /tmp), the system, Python and the worker's code."""
+    the Python environment itself lives under /tmp), the system, Python and the worker's code. As root the zygote
+    runs as ``uid`` with only the capabilities it needs to make each worker another user (:data:`ZYGOTE_CAPS`)."""
     args = [shutil.which("bwrap") or "bwrap", *namespace_flags(), "--tmpfs", "/"]
     args += ["--perms", "1777", "--size", str(limits.tmp_bytes), "--tmpfs", "/tmp", "--proc", "/proc", "--dev", "/dev"]
+    args += ["--mqueue", "/dev/mqueue"]
     args += ["--ro-bind", "/usr", "/usr"]
     for top in ("bin", "lib", "lib64", "sbin"):
         host = Path("/") / top
@@ -139,13 +248,15 @@ def bwrap_command(uid: int, limits: Limits) -> list[str]:
     args += ["--perms", "0755", "--dir", "/opt/grader", "--ro-bind", str(PACKAGE_DIR), "/opt/grader/grader"]
     args += ["--chdir", "/tmp", "--hostname", "sandbox"]
     if os.geteuid() == 0:
+        caps = "-all," + ",".join(f"+{cap}" for cap in ZYGOTE_CAPS)
         args += [
             "setpriv",
             f"--reuid={uid}",
             f"--regid={uid}",
             "--clear-groups",
-            "--inh-caps=-all",
-            "--bounding-set=-all",
+            f"--inh-caps={caps}",
+            f"--ambient-caps={caps}",
+            f"--bounding-set={caps}",
             "--no-new-privs",
         ]
     return args
@@ -174,11 +285,17 @@ def isolation(limits: Limits) -> Isolation:
         f"{limits.max_file_bytes >> 20} MiB, output capped, clean environment"
     )
     problem = bwrap_problem()
+    own_user = problem is None and os.geteuid() == 0
+    fresh = (
+        "a fresh worker per submission, forked from one that imported torch, which is replaced when its limits, "
+        "priority, scheduling or CPUs are not those it started with"
+    )
     if problem is None:
         user = (
-            f"an unprivileged uid of its own, no capabilities, at most {limits.max_processes} processes"
-            if os.geteuid() == 0
-            else "user namespace (process count not capped: not run as root)"
+            f"each worker an unprivileged uid of its own, not the zygote's, no capabilities, "
+            f"at most {limits.max_processes} processes"
+            if own_user
+            else "one user namespace for the zygote and its workers (process count not capped: not run as root)"
         )
         return Isolation(
             level="bubblewrap",
@@ -186,8 +303,9 @@ def isolation(limits: Limits) -> Isolation:
                 "separate process, no network, own PID/IPC/UTS namespaces",
                 "read-only system and Python, private /tmp, no view of tests or reference",
                 user,
-                "a fresh worker per submission, forked from one that imported torch; between submissions every "
-                "process of the sandbox is killed and /tmp, System V IPC and keyrings are wiped",
+                filter_detail(own_user),
+                f"{fresh}; between submissions every process of the sandbox is killed and /tmp, System V IPC and "
+                "POSIX message queues are wiped",
                 described,
             ],
         )
@@ -196,10 +314,23 @@ def isolation(limits: Limits) -> Isolation:
         details=[
             f"separate process without namespaces ({problem})",
             "the worker could read files the grader's user can read, and has network access",
-            "a fresh worker per submission, forked from one that imported torch",
+            filter_detail(own_user),
+            f"{fresh}; processes and IPC objects a worker leaves are not removed",
             described,
         ],
     )
+
+
+def filter_detail(own_user: bool) -> str:
+    """What :func:`worker_filter` holds here, in words; ``own_user``: workers are not the zygote's user."""
+    problem = filter_problem()
+    if problem is None:
+        return (
+            "a system-call filter: a worker changes the limits, priority, scheduling and CPUs of no other process, "
+            "creates no user namespace and reaches no keyring"
+        )
+    zygote = "" if own_user else ", and change the zygote's limits, priority, scheduling and CPUs (it is replaced)"
+    return f"no system-call filter ({problem}): a worker can create user namespaces and use keyrings{zygote}"
 
 
 def drain(fd: int, into: bytearray, limit: int) -> threading.Thread:
@@ -223,7 +354,7 @@ class Zygote:
     def __init__(self, limits: Limits) -> None:
         self.limits = limits
         self.isolation = isolation(limits)
-        self.uid = 200000 + (os.getpid() % 100000) * 16 + next(_worker_serial) % 16
+        self.uid = 0  # as root, the zygote's user; its workers' is the next (each start takes a fresh pair)
         self.process: subprocess.Popen[bytes] | None = None
         self.control: socket.socket | None = None
         self.folder: Path | None = None
@@ -248,12 +379,15 @@ class Zygote:
         self.folder = Path(tempfile.mkdtemp(prefix="grader-worker-"))
         scratch = self.folder / "scratch"
         scratch.mkdir(mode=0o700)
+        self.uid = 200000 + (os.getpid() % 100000) * 32 + 2 * (next(_worker_serial) % 16)
         bwrapped = self.isolation.level == "bubblewrap"
-        mode = ("namespaces+uid" if os.geteuid() == 0 else "namespaces") if bwrapped else "process"
+        workers = str(self.uid + 1) if bwrapped and os.geteuid() == 0 else "-"
+        program = worker_filter() if filter_problem() is None else None
         package_parent = "/opt/grader" if bwrapped else str(PACKAGE_DIR.parent)
         boot = f"import sys; sys.path.insert(0, {package_parent!r}); from grader.zygote import main; main()"
         self.control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        command = [sys.executable, "-I", "-c", boot, str(theirs.fileno()), "/tmp" if bwrapped else str(scratch), mode]
+        command = [sys.executable, "-I", "-c", boot, str(theirs.fileno()), "/tmp" if bwrapped else str(scratch)]
+        command += ["namespaces" if bwrapped else "process", workers, program.hex() if program else "-"]
         if bwrapped:
             command = bwrap_command(self.uid, self.limits) + command
         try:
@@ -282,7 +416,16 @@ class Zygote:
             raise SandboxError(f"the worker answered {reply!r} instead of ready")
 
     def request(self, message: dict[str, Any], fds: list[int] | None = None, timeout: float = 30.0) -> dict[str, Any]:
-        """Ask the zygote; a zygote that does not answer sensibly in time is killed (SandboxError)."""
+        """Ask the zygote; a zygote that does not answer sensibly in time is killed (SandboxError). One that asks to
+        be replaced (a worker changed what later workers would inherit from it) is, and its successor is asked."""
+        reply = self._ask(message, fds, timeout)
+        if reply.get("retire") is True:
+            self.kill(f"it asked to be replaced: {reply.get('error')}")
+            self.start()
+            reply = self._ask(message, fds, timeout)
+        return reply
+
+    def _ask(self, message: dict[str, Any], fds: list[int] | None, timeout: float) -> dict[str, Any]:
         if not self.alive or self.control is None:
             raise SandboxError("the worker's sandbox is gone")
         try:
@@ -372,6 +515,7 @@ class Sandbox:
         if not self.zygote.alive:
             self.zygote.start()
         to_worker_r, self.to_worker = os.pipe()
+        os.set_blocking(self.to_worker, False)  # every write has the call's deadline (wire.write_all)
         self.from_worker, from_worker_w = os.pipe()
         output_r, output_w = os.pipe()
         try:
@@ -387,8 +531,8 @@ class Sandbox:
         self.drainer = drain(output_r, self.output, self.limits.max_output_bytes)
         processes = self.limits.max_processes if self.isolation.level == "bubblewrap" and os.geteuid() == 0 else None
         try:
-            wire.send(self.to_worker, {"sources": self.sources, "rules": self.rules, "max_processes": processes})
-            reply = self._receive(time.monotonic() + self.limits.startup_seconds)
+            setup = {"sources": self.sources, "rules": self.rules, "max_processes": processes}
+            reply = self._exchange(setup, time.monotonic() + self.limits.startup_seconds)
         except (WorkerTimeout, WorkerDied, wire.WireError, OSError) as error:
             self.kill()
             raise SandboxError(f"the worker did not start: {error}; its output: {self.printed()}") from error
@@ -400,26 +544,20 @@ class Sandbox:
         """What the worker wrote to its stdout and stderr outside of calls, made safe and capped."""
         return clean_text(bytes(self.output), self.limits.max_output_bytes)
 
-    def _read(self, size: int, deadline: float) -> bytes:
-        chunks, left = [], size
-        while left:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0 or not select.select([self.from_worker], [], [], remaining)[0]:
-                self.kill()
-                raise WorkerTimeout("no answer in time")
-            chunk = os.read(self.from_worker, min(left, 1 << 20))
-            if not chunk:
-                raise self._death()
-            chunks.append(chunk)
-            left -= len(chunk)
-        return b"".join(chunks)
-
-    def _receive(self, deadline: float) -> dict[str, Any]:
-        size = int.from_bytes(self._read(8, deadline), "big")
-        if size > wire.MAX_FRAME:
+    def _exchange(self, message: dict[str, Any], deadline: float) -> dict[str, Any]:
+        """Send ``message`` and read the reply, both by ``deadline`` (a worker that stops reading its requests or
+        never answers is killed: :class:`WorkerTimeout`); its death while it runs is :class:`WorkerDied`."""
+        try:
+            wire.send(self.to_worker, message, deadline)
+            return wire.receive(self.from_worker, deadline)
+        except TimeoutError:
             self.kill()
-            raise wire.WireError(f"the worker sent a frame of {size} bytes")
-        return wire.decode(self._read(size, deadline))
+            raise WorkerTimeout("no answer in time") from None
+        except (EOFError, BrokenPipeError):
+            raise self._death() from None
+        except wire.WireError:
+            self.kill()
+            raise
 
     def _death(self) -> WorkerDied:
         """Why the worker closed its channel: its exit status, after a few seconds' grace to exit by itself."""
@@ -437,14 +575,10 @@ class Sandbox:
         return WorkerDied(f"ended the worker process (exit code {code}); a module must not exit", "exception")
 
     def request(self, message: dict[str, Any], timeout: float) -> dict[str, Any]:
-        """Send one request and wait at most ``timeout`` seconds for its reply."""
+        """Send one request and have its reply within ``timeout`` seconds, writing and decoding included."""
         if self.pid is None:
             self.start()
-        try:
-            wire.send(self.to_worker, message)
-        except BrokenPipeError:
-            raise self._death() from None
-        return self._receive(time.monotonic() + timeout)
+        return self._exchange(message, time.monotonic() + timeout)
 
     def kill(self, grace: float = 0.0) -> int | None:
         """End the worker and everything it started; its wait status when the zygote could tell."""

@@ -1,16 +1,22 @@
 """The warm worker: one process per sandbox that imports torch once and forks a fresh worker per submission.
 
-It is started by :mod:`grader.sandbox` (inside bubblewrap when available, already as the sandbox's
-unprivileged user) and never sees a submission: a forked child reads the sources from its own pipes,
-which the grader passes over the control socket with each ``fork`` request. On ``reap`` the zygote ends
-that child and, inside namespaces, every other process of the sandbox, then wipes what a submission
-could leave behind for the next one: the scratch folder (the private ``/tmp``), System V IPC objects,
-and the keyrings of the sandbox's own user. It is not dumpable, so a child cannot ptrace it or read its
-memory; a child that kills or stops it only makes the grader start a new one.
+It is started by :mod:`grader.sandbox` (inside bubblewrap when available; as root, as an unprivileged user that
+keeps only the capabilities of :data:`grader.sandbox.ZYGOTE_CAPS`) and never sees a submission: a forked child
+reads the sources from its own pipes, which the grader passes over the control socket with each ``fork``
+request. Before it reads them, the child becomes a worker: as root, a user of its own (not the zygote's) with
+no capability in any set, and everywhere no new privileges and the grader's system-call filter
+(:func:`grader.sandbox.worker_filter`). So no worker can signal or trace the zygote, change its limits,
+priority, scheduling or CPUs (which later workers would inherit), create a user namespace or reach a keyring.
+Should its own limits, nice value, scheduling or CPUs still differ from those it started with, the zygote
+refuses to fork and asks to be replaced. On ``reap`` the zygote, acting as the workers' user, ends that child
+and, inside namespaces, every other process of the sandbox, then wipes what a submission could leave behind
+for the next one: the scratch folder (the private ``/tmp``), System V IPC objects and POSIX message queues.
+It is not dumpable, so no worker can read its memory or its ``/proc`` files; a worker that kills or stops it
+(where it is the same user) only makes the grader start a new one.
 
 Control messages (:mod:`grader.wire` frames, one per packet): ``{"op": "fork"}`` with three file
-descriptors (requests, replies, output) -> ``{"pid"}``; ``{"op": "reap", "pid", "grace"}`` ->
-``{"status", "clean"}``.
+descriptors (requests, replies, output) -> ``{"pid"}``, or ``{"error", "retire": True}`` from a zygote that
+must be replaced; ``{"op": "reap", "pid", "grace"}`` -> ``{"status", "clean"}``.
 """
 
 from __future__ import annotations
@@ -20,11 +26,13 @@ import ctypes
 import gc
 import os
 import re
+import resource
 import signal
 import socket
 import stat
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -33,16 +41,80 @@ import torch
 from grader import wire
 from grader.worker import Guards, serve
 
-PR_SET_PDEATHSIG, PR_SET_DUMPABLE = 1, 4
+PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_SET_SECCOMP, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS = 1, 4, 22, 24, 38
+SECCOMP_MODE_FILTER, LINUX_CAPABILITY_VERSION_3 = 2, 0x20080522
 IPC_RMID = 0
-KEYCTL_CLEAR, KEY_SPEC_USER_KEYRING, KEY_SPEC_USER_SESSION_KEYRING = 7, -4, -5
-KEYCTL_SYSCALL = {"x86_64": 250, "aarch64": 219}
+MQUEUE = Path("/dev/mqueue")
+RLIMITS = {name: getattr(resource, name) for name in dir(resource) if name.startswith("RLIMIT_")}
 libc = ctypes.CDLL(None, use_errno=True)
+prctl = libc.prctl
+prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
+
+
+class SeccompProgram(ctypes.Structure):
+    """The kernel's ``struct sock_fprog``."""
+
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+
+
+def checked(result: int) -> None:
+    """Raise the error of a libc call that did not return 0."""
+    if result != 0:
+        error = ctypes.get_errno()
+        raise OSError(error, os.strerror(error))
 
 
 def die_with_parent() -> None:
     """Be killed when the process that started this one ends."""
-    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+
+def become_user(uid: int) -> None:
+    """In a new worker of a root grader: ``uid`` as every user and group id, no supplementary group, and no
+    capability in any set, the bounding set included (the kernel keeps capabilities across a change from one
+    non-root user to another: they are dropped here)."""
+    os.setgroups([])
+    os.setresgid(uid, uid, uid)
+    os.setresuid(uid, uid, uid)
+    for capability in range(int(Path("/proc/sys/kernel/cap_last_cap").read_text()) + 1):
+        checked(prctl(PR_CAPBSET_DROP, capability, 0, 0, 0))
+    header = (ctypes.c_uint32 * 2)(LINUX_CAPABILITY_VERSION_3, 0)
+    checked(libc.capset(header, (ctypes.c_uint32 * 6)()))  # effective, permitted, inheritable; ambient follows
+
+
+def confine(program: ctypes.Array[ctypes.c_char] | None) -> None:
+    """In a new worker: no new privileges, ever, and the grader's system-call filter ``program``."""
+    checked(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
+    if program is not None:
+        fprog = SeccompProgram(len(program) // 8, ctypes.addressof(program))
+        checked(prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.addressof(fprog), 0, 0))
+
+
+@contextlib.contextmanager
+def acting_as(uid: int | None) -> Iterator[None]:
+    """In the zygote: run the block with the workers' ``uid`` as effective user and group (None: they are this
+    process's user), so that it may signal their processes and delete their files and IPC objects as they could
+    themselves, without CAP_KILL or CAP_FOWNER. Its real and saved ids stay its own: no worker may signal it."""
+    if uid is None:
+        yield
+        return
+    os.setresgid(-1, uid, -1)
+    os.setresuid(-1, uid, -1)
+    try:
+        yield
+    finally:
+        os.setresuid(-1, os.getuid(), -1)
+        os.setresgid(-1, os.getgid(), -1)
+
+
+def inheritance() -> dict[str, Any]:
+    """What a worker inherits from the zygote and another process could change in it: resource limits, nice
+    value, scheduling policy and priority, CPU affinity."""
+    state: dict[str, Any] = {name: resource.getrlimit(number) for name, number in RLIMITS.items()}
+    state["nice"] = os.getpriority(os.PRIO_PROCESS, 0)
+    state["scheduling"] = (os.sched_getscheduler(0), os.sched_getparam(0).sched_priority)
+    state["CPUs"] = os.sched_getaffinity(0)
+    return state
 
 
 def other_processes() -> list[int]:
@@ -82,7 +154,7 @@ def mounts_below(folder: Path) -> set[str]:
 
 def remove(path: str, keep: set[str]) -> None:
     """Delete ``path`` and everything below it but ``keep``, making folders writable on the way (they belong to
-    this user); a kept folder is emptied of the rest, a mount point is not entered."""
+    the workers' user, as which this runs); a kept folder is emptied of the rest, a mount point is not entered."""
     with contextlib.suppress(OSError):
         if path in keep:
             if not os.path.ismount(path):
@@ -115,40 +187,62 @@ def wipe(folder: Path, keep: set[str]) -> list[str]:
     return leftovers(str(folder), keep)
 
 
-def remove_ipc_objects() -> None:
-    """Delete the System V shared memory segments, semaphores and message queues of this IPC namespace."""
-    for kind, delete in (("shm", libc.shmctl), ("sem", libc.semctl), ("msg", libc.msgctl)):
-        with contextlib.suppress(OSError):
-            lines = Path(f"/proc/sysvipc/{kind}").read_text().splitlines()[1:]
-            for line in lines:
-                identifier = int(line.split()[1])
-                delete(identifier, 0, IPC_RMID) if kind == "sem" else delete(identifier, IPC_RMID, None)
+def ipc_objects() -> list[str]:
+    """The System V IPC objects and POSIX message queues of this IPC namespace (its mqueue file system is
+    mounted on ``/dev/mqueue``)."""
+    found = [f"mqueue {name}" for name in os.listdir(MQUEUE)]
+    for kind in ("shm", "sem", "msg"):
+        found += [f"{kind} {line.split()[1]}" for line in Path(f"/proc/sysvipc/{kind}").read_text().splitlines()[1:]]
+    return found
 
 
-def clear_keyrings() -> None:
-    """Empty the user keyrings, which outlive processes and would carry data to the next submission."""
-    number = KEYCTL_SYSCALL.get(os.uname().machine)
-    if number is not None:
-        for keyring in (KEY_SPEC_USER_KEYRING, KEY_SPEC_USER_SESSION_KEYRING):
-            libc.syscall(number, KEYCTL_CLEAR, keyring)
+def remove_ipc_objects() -> list[str]:
+    """Delete every System V shared memory segment, semaphore set and message queue and every POSIX message
+    queue of this IPC namespace; those still there."""
+    for found in ipc_objects():
+        kind, name = found.split(" ", 1)
+        if kind == "mqueue":
+            with contextlib.suppress(OSError):
+                os.unlink(MQUEUE / name)
+        elif kind == "sem":
+            libc.semctl(int(name), 0, IPC_RMID)
+        else:
+            (libc.shmctl if kind == "shm" else libc.msgctl)(int(name), IPC_RMID, None)
+    return ipc_objects()
 
 
 class Zygote:
     """Forks one worker at a time and cleans up after it."""
 
-    def __init__(self, control: socket.socket, scratch: Path, mode: str) -> None:
+    def __init__(
+        self, control: socket.socket, scratch: Path, mode: str, workers: int | None, program: bytes | None
+    ) -> None:
         self.control = control
         self.scratch = scratch
-        self.namespaces = mode in ("namespaces", "namespaces+uid")
-        self.own_user = mode == "namespaces+uid"
+        self.namespaces = mode == "namespaces"
+        self.workers = workers
+        self.program = None if program is None else ctypes.create_string_buffer(program, len(program))
         self.guards = Guards()
         self.guards.install()
         self.child: int | None = None
         self.keep = mounts_below(scratch)
+        self.inherited = inheritance()
 
-    def fork(self, fds: list[int]) -> dict[str, Any]:
+    def refusal(self, fds: list[int]) -> dict[str, Any] | None:
+        """Why no worker may be forked now, or None."""
         if len(fds) != 3 or self.child is not None:
             return {"error": "fork needs three descriptors and no running worker"}
+        now = inheritance()
+        if changed := [name for name, value in self.inherited.items() if now[name] != value]:
+            return {"error": f"the zygote's {', '.join(changed)} changed since it started", "retire": True}
+        return None
+
+    def fork(self, fds: list[int]) -> dict[str, Any]:
+        refusal = self.refusal(fds)
+        if refusal is not None:
+            for fd in fds:
+                os.close(fd)
+            return refusal
         sys.stdout.flush()
         sys.stderr.flush()
         pid = os.fork()
@@ -160,12 +254,16 @@ class Zygote:
         return {"pid": pid}
 
     def become_worker(self, requests: int, replies: int, output: int) -> None:
-        """In the child: drop the control socket, print into ``output``, serve one submission, exit."""
+        """In the child: drop the control socket and every privilege, print into ``output``, serve one
+        submission, exit."""
         code = 0
         try:
             self.control.close()
             os.setsid()
-            die_with_parent()
+            if self.workers is not None:
+                become_user(self.workers)
+            confine(self.program)
+            die_with_parent()  # after the change of user, which clears it
             os.dup2(output, 1)
             os.dup2(output, 2)
             os.close(output)
@@ -177,34 +275,42 @@ class Zygote:
 
     def reap(self, pid: int, grace: float) -> dict[str, Any]:
         """End the worker ``pid`` (after ``grace`` seconds for it to exit by itself) and everything it left."""
-        status = None
-        if pid == self.child:
-            deadline = time.monotonic() + grace
-            while status is None and time.monotonic() < deadline:
-                done, raw = os.waitpid(pid, os.WNOHANG)
-                status = raw if done else None
-                if status is None:
-                    time.sleep(0.002)
+        with acting_as(self.workers):
+            status = self.end_child(grace) if pid == self.child else None
+            left = self.clean()
+        if left:
+            return {"status": status, "clean": False, "error": "left behind: " + ", ".join(left)}
+        return {"status": status, "clean": True}
+
+    def end_child(self, grace: float) -> int:
+        """The worker's wait status, once it exited by itself within ``grace`` seconds or was killed."""
+        assert self.child is not None
+        pid, status, deadline = self.child, None, time.monotonic() + grace
+        while status is None and time.monotonic() < deadline:
+            done, raw = os.waitpid(pid, os.WNOHANG)
+            status = raw if done else None
             if status is None:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(pid, signal.SIGKILL)
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGKILL)
-                status = os.waitpid(pid, 0)[1]
-            self.child = None
+                time.sleep(0.002)
+        if status is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pid, signal.SIGKILL)
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+            status = os.waitpid(pid, 0)[1]
+        self.child = None
+        return status
+
+    def clean(self) -> list[str]:
+        """Remove whatever the workers left for the next one; what could not be removed."""
         left = []
         if self.namespaces and not kill_everything_else():
             left.append(f"processes {other_processes()}")
         reap_children()
         if files := wipe(self.scratch, self.keep):
             left.append(f"files {sorted(files)[:5]}")
-        if self.namespaces:
-            remove_ipc_objects()
-        if self.own_user:
-            clear_keyrings()
-        if left:
-            return {"status": status, "clean": False, "error": "left behind: " + ", ".join(left)}
-        return {"status": status, "clean": True}
+        if self.namespaces and (objects := remove_ipc_objects()):
+            left.append(f"IPC objects {objects[:5]}")
+        return left
 
     def handle(self, message: dict[str, Any], fds: list[int]) -> dict[str, Any]:
         if message.get("op") == "fork":
@@ -228,14 +334,21 @@ class Zygote:
 
 
 def main() -> None:
-    """``zygote.py CONTROL_FD SCRATCH MODE``: MODE is ``namespaces+uid``, ``namespaces`` or ``process``."""
-    control_fd, scratch, mode = int(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
+    """``zygote.py CONTROL_FD SCRATCH MODE WORKERS FILTER``: MODE is ``namespaces`` or ``process``; WORKERS the
+    workers' uid, or ``-`` when they stay this process's user; FILTER their seccomp program in hex, or ``-``."""
+    control_fd, scratch, mode, workers, program = sys.argv[1:6]
     sys.dont_write_bytecode = True
     torch.set_num_threads(1)
     with contextlib.suppress(ImportError):
         import numpy  # noqa: F401  (students use it; imported once here instead of once per submission)
-    zygote = Zygote(socket.socket(fileno=control_fd), scratch, mode)
-    libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+    zygote = Zygote(
+        socket.socket(fileno=int(control_fd)),
+        Path(scratch),
+        mode,
+        None if workers == "-" else int(workers),
+        None if program == "-" else bytes.fromhex(program),
+    )
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
     gc.collect()
     gc.freeze()
     zygote.run()
