@@ -106,6 +106,7 @@ def grade_submission(
     rules = {name: assignments[name].spec.rules.model_dump() for name in modules}
     worker = SubmissionWorker({name: m.source for name, m in modules.items()}, rules, limits or Limits())
     results = []
+    trusted = not course.bundle  # a bundle grading itself: nothing of it is imported but its public tests
     try:
         for name, assignment in assignments.items():
             if name in unreadable:
@@ -116,7 +117,6 @@ def grade_submission(
             violations = static_violations(module.source, assignment.spec.rules, module.filename)
             student = WorkerStudent(worker, name, violations)
             reference_path = course.reference_module(name)
-            trusted = not course.bundle  # a bundle grading itself: nothing of it is imported but its public tests
             result = grade_assignment(
                 assignment,
                 student,

@@ -123,6 +123,15 @@ class SubmissionFolder:
             raise self._refused(name, label, error) from None
         return SubmissionFolder(fd, label)
 
+    def holds(self, name: str, limit: int) -> bool:
+        """Whether ``name`` is a regular file here that :meth:`read` would read (at most ``limit`` bytes), told from
+        its ``lstat`` alone, without opening it."""
+        try:
+            status = os.stat(plain_name(name), dir_fd=self.fd, follow_symlinks=False)
+        except OSError:
+            return False
+        return stat.S_ISREG(status.st_mode) and status.st_size <= limit
+
     def read(self, name: str, limit: int) -> bytes | None:
         """The bytes of the regular file ``name`` in this folder; None when there is no such entry; :class:`Refused`
         for a link, a folder, anything but a regular file, or a file over ``limit`` bytes."""
@@ -196,22 +205,23 @@ def decoded(filename: str, data: bytes) -> str:
         raise Refused(f"{filename} is not UTF-8 text; save it as UTF-8") from None
 
 
+def module_files(stem: str) -> tuple[tuple[str, int], tuple[str, int]]:
+    """The files that may hold module ``stem``, the preferred first, each with its size cap."""
+    return (f"{stem}.py", MAX_SCRIPT_BYTES), (f"{stem}.ipynb", MAX_NOTEBOOK_BYTES)
+
+
 def read_module(folder: SubmissionFolder, stem: str) -> ModuleFile | None:
     """Module ``stem`` of a submission folder: ``<stem>.py``, else ``<stem>.ipynb`` turned into the module it
     defines; None when neither is there; :class:`Refused` when the one there cannot be graded."""
     from grader.notebook import NotebookError, notebook_source  # nbformat, only for notebooks
 
-    script, notebook = f"{stem}.py", f"{stem}.ipynb"
-    data = folder.read(script, MAX_SCRIPT_BYTES)
+    (script, script_limit), (notebook, notebook_limit) = module_files(stem)
+    data = folder.read(script, script_limit)
     if data is not None:
-        notes = []
-        try:
-            if folder.read(notebook, MAX_NOTEBOOK_BYTES) is not None:
-                notes.append(f"found both {script} and {notebook}; graded {script}")
-        except Refused:
-            pass
+        both = folder.holds(notebook, notebook_limit)
+        notes = [f"found both {script} and {notebook}; graded {script}"] if both else []
         return ModuleFile(stem, script, decoded(script, data), notes)
-    data = folder.read(notebook, MAX_NOTEBOOK_BYTES)
+    data = folder.read(notebook, notebook_limit)
     if data is None:
         return None
     try:

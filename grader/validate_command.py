@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 from rich.console import Console
 
+from grader import exits
 from grader.mistakes import MutantError
 from grader.options import course_option, load_course
 from grader.spec import SpecError
@@ -24,8 +25,7 @@ def validate(assignments: tuple[str, ...], course: Path | None) -> None:
         loaded = load_course(course)
         validations = [validate_assignment(loaded, name) for name in assignments or loaded.assignments]
     except (SpecError, MutantError) as error:
-        click.echo(f"error: {error}", err=True)
-        sys.exit(2)
+        exits.fail(str(error))
     print_validation(validations, Console(highlight=False))
     if not all(v.ok for v in validations):
         sys.exit(1)

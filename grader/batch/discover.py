@@ -18,7 +18,7 @@ from typing import Literal
 from pydantic import BaseModel
 
 from grader.batch.archives import ARCHIVE_SUFFIXES, ArchiveError, ArchiveLimits, extract, is_archive, module_folder
-from grader.intake import MAX_NOTEBOOK_BYTES, MAX_SCRIPT_BYTES, Refused, SubmissionFolder
+from grader.intake import Refused, SubmissionFolder, module_files
 
 Kind = Literal["folder", "archive", "nbgrader", "link", "unknown"]
 MAX_ASSIGNMENT_FOLDERS = 100
@@ -91,7 +91,7 @@ def gather_modules(folder: SubmissionFolder, names: Iterable[str], into: Gathere
     :mod:`grader.intake` into ``into``: nothing else of the folder (nbgrader's ``timestamp.txt``, data, outputs) is
     read, and a module that is a link or too large is refused by name. A module in two folders is an error."""
     for name in names:
-        for filename, limit in ((f"{name}.py", MAX_SCRIPT_BYTES), (f"{name}.ipynb", MAX_NOTEBOOK_BYTES)):
+        for filename, limit in module_files(name):
             try:
                 data = folder.read(filename, limit)
             except Refused as refused:

@@ -4,12 +4,12 @@ or an encrypted hidden bundle for the assignments named."""
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 from typing import Literal
 
 import click
 
+from grader import exits
 from grader.options import course_option
 from grader.release.errors import ReleaseError
 from grader.release.workflows import WORKFLOWS, Workflow
@@ -114,5 +114,4 @@ def release(
             write_hidden_bundle(loaded, names, hidden_bundle, hidden_key(key_env, hidden_bundle))
             click.echo(f"encrypted hidden bundle of {', '.join(names)}: {hidden_bundle}", err=True)
     except (ReleaseError, SpecError) as error:
-        click.echo(f"error: {error}", err=True)
-        sys.exit(2)
+        exits.fail(str(error))
