@@ -16,7 +16,8 @@ import time
 from pathlib import Path
 
 from grader.limits import Limits
-from grader.sandbox import ZYGOTES, Sandbox
+from grader.sandbox.worker_client import WorkerClient
+from grader.sandbox.zygote_client import ZYGOTES
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -32,7 +33,7 @@ def worker_start() -> tuple[float, float]:
     ZYGOTES.close()
     times = []
     for _ in range(2):
-        sandbox = Sandbox({}, {}, Limits())
+        sandbox = WorkerClient({}, {}, Limits())
         start = time.perf_counter()
         sandbox.start()
         times.append(time.perf_counter() - start)

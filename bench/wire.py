@@ -2,7 +2,7 @@
 
 A typical request (three float64 tensors of shapes (5, 3, 4), (3, 6) and (6, 4), a float and strings)
 and a typical reply (the returned tensors, the arguments echoed back, the captured output), each timed
-with :mod:`grader.wire` and with the format it replaced (``torch.save``, read back with
+with :mod:`grader.sandbox.inside.wire` and with the format it replaced (``torch.save``, read back with
 ``torch.load(weights_only=True)``), measured inline here. Figures, not assertions.
 Usage: ``.venv/bin/python bench/wire.py [-n 2000]``.
 """
@@ -17,7 +17,7 @@ from typing import Any
 
 import torch
 
-from grader import wire
+from grader.sandbox.inside import wire
 
 
 def old_encode(message: dict[str, Any]) -> bytes:

@@ -13,8 +13,8 @@ from typing import Any
 import torch
 
 from grader.feedback import Feedback, FeedbackKind, GradingFailure
+from grader.sandbox.inside.wire import Unsupported
 from grader.spec import Tolerance
-from grader.wire import Unsupported
 
 SIX_DECIMALS = Tolerance(rtol=0.0, atol=5.01e-7)
 """For the lecture's worked numbers, printed to six decimals."""

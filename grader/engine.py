@@ -21,9 +21,9 @@ from grader.limits import Limits
 from grader.results import AssignmentResult, GradingReport
 from grader.rules import static_violations
 from grader.runner import grade_assignment
+from grader.sandbox.session import SandboxedStudent, SubmissionSession, rule_set
 from grader.spec import Assignment, Course
 from grader.student import import_module_from
-from grader.worker_student import SubmissionWorker, WorkerStudent
 
 
 class SubmissionError(Exception):
@@ -104,18 +104,21 @@ def grade_submission(
     seed = course.spec.seed_for(which, course.assignments_dir / "course.toml")
     modules, unreadable = read_modules(folder, assignments, refused)
     rules = {name: assignments[name].spec.rules.model_dump() for name in modules}
-    worker = SubmissionWorker({name: m.source for name, m in modules.items()}, rules, limits or Limits())
-    results = []
+    session = SubmissionSession({name: m.source for name, m in modules.items()}, rules, limits or Limits())
+    results: dict[str, AssignmentResult] = {}
     trusted = not course.bundle  # a bundle grading itself: nothing of it is imported but its public tests
+    # modules of one rule set share a worker: graded together, they need as few workers as there are rule sets
+    order = sorted(assignments, key=lambda name: sorted(rule_set(rules.get(name, {}))))
     try:
-        for name, assignment in assignments.items():
+        for name in order:
+            assignment = assignments[name]
             if name in unreadable:
-                results.append(unreadable_result(assignment, unreadable[name]))
+                results[name] = unreadable_result(assignment, unreadable[name])
             if name not in modules:
                 continue
             module = modules[name]
             violations = static_violations(module.source, assignment.spec.rules, module.filename)
-            student = WorkerStudent(worker, name, violations)
+            student = SandboxedStudent(session, name, violations)
             reference_path = course.reference_module(name)
             result = grade_assignment(
                 assignment,
@@ -127,24 +130,25 @@ def grade_submission(
                 diagnoser(assignment, reference_path) if trusted else None,
             )
             result.notes += module.notes
-            result.student_output = worker.printed.get(name, "")
-            results.append(result)
-        printed_outside = worker.output()
+            result.student_output = session.printed.get(name, "")
+            results[name] = result
+        printed_outside = session.output()
     finally:
-        worker.close()
+        session.close()
     notes = []
-    not_counted = sum(len(a.course_errors) for a in results)
+    graded = [results[name] for name in assignments if name in results]
+    not_counted = sum(t.status == "error" for a in graded for task in a.tasks for t in task.tests)
     if not_counted:
         notes.append(
             f"incomplete: {not_counted} test(s) could not run because of a problem in the course or the grader; they "
             "are not counted (neither earned nor lost) and the instructor has been told"
         )
-    if worker.sandbox.isolation.level != "bubblewrap":
-        notes.append("student code ran without bubblewrap: " + worker.sandbox.isolation.details[0])
+    if session.isolation.level != "bubblewrap":
+        notes.append("student code ran without bubblewrap: " + session.isolation.details[0])
     if printed_outside.strip():
         notes.append(
             f"the student's code wrote to the terminal directly (first 300 characters): {printed_outside[:300]!r}"
         )
     return GradingReport(
-        submission=str(folder), assignments=results, isolation=worker.isolation, tests=which, notes=notes
+        submission=str(folder), assignments=graded, isolation=session.isolation.describe(), tests=which, notes=notes
     )

@@ -74,3 +74,12 @@ def spreadsheet_text(text: str) -> str:
     it would start one (OWASP's advice on CSV injection)."""
     text = safe_text(text)
     return "'" + text if FORMULA.match(text) else text
+
+
+def clean_text(data: bytes | str, limit: int) -> str:
+    """Untrusted output made safe to show (:func:`grader.escape.safe_text`: valid Unicode, no terminal escapes or
+    control characters), cut to ``limit`` characters before any work is done on it."""
+    text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
+    cut = len(text) - limit
+    text = safe_text(text[:limit])
+    return text if cut <= 0 else text + f"\n... ({cut} more characters cut)"

@@ -16,7 +16,8 @@ forbidden name imported from torch is a breach at the import; ``requires_grad=``
 torch (``torch.zeros(3, requires_grad=True)``). A method called on anything else (``self.backward()``,
 ``obj.gru_cell(x)``, and so also a tensor's ``.backward()``, ``.requires_grad_()`` or
 ``.requires_grad = True``) cannot be pinned without running the code: it is left to the worker's run-time
-guards (:class:`grader.worker.Guards`), which catch every real tensor use.
+rules (:mod:`grader.sandbox.inside.rules`), which hold for every real tensor use. In a module with a rule, native
+code (``import ctypes``, ``cffi``) is a breach: it could call into torch's own library past them.
 
 A name computed at run time on torch is a breach by itself, since no reading can tell what it names:
 ``getattr(torch, "auto" + "grad")``, ``__import__(name)``, ``importlib.import_module("torch." + name)``,
@@ -72,6 +73,7 @@ AUTOGRAD_MODULES = ("torch.func", "torch._functorch", "functorch")
 GRAD_OFF = {"no_grad", "inference_mode"}
 """Names under ``torch.autograd`` that turn autograd off: allowed."""
 ROOTS = {"torch", "functorch"}
+NATIVE = {"ctypes", "_ctypes", "cffi"}
 RULE_NAMES = {"no_recurrent_modules": "no torch recurrent modules or their ops", "no_autograd": "no autograd"}
 GETTERS = {"builtins.getattr", "builtins.object.__getattribute__", "builtins.type.__getattribute__"}
 IMPORTERS = {"builtins.__import__", "importlib.import_module", "importlib.__import__"}
@@ -99,7 +101,10 @@ def rooted(path: str | None) -> bool:
 
 
 def broken_rules(path: str, rules: Rules) -> list[str]:
-    """The rules that the object at the dotted ``path`` (``torch.nn.GRU``) breaks; none outside torch."""
+    """The rules that the object at the dotted ``path`` (``torch.nn.GRU``) breaks; none outside torch, but for
+    native code (``ctypes``), which can call into torch's own library past every rule."""
+    if path.split(".")[0] in NATIVE and (rules.no_recurrent_modules or rules.no_autograd):
+        return [f"native code, which can reach torch past the rules ({active_rules(rules)})"]
     if not rooted(path):
         return []
     parts = path.split(".")

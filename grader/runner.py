@@ -164,13 +164,14 @@ def status(outcome: Outcome) -> Status:
 
 
 def counted(outcome: Outcome) -> bool:
-    """Whether the test counts toward the score: all but those the course failed (:data:`NOT_COUNTED`)."""
-    return outcome.course_error is None
+    """Whether the test counts toward the score: all but those the course failed (:data:`NOT_COUNTED`) and those
+    the sandbox could not run (never the student's doing)."""
+    return outcome.course_error is None and not (outcome.feedback and outcome.feedback.kind == "sandbox")
 
 
 def score(assignment: Assignment, outcomes: list[Outcome]) -> AssignmentResult:
-    """Share each task's points equally among its counted tests and add up what passed; a test the course failed
-    is worth nothing either way, and a task none of whose tests counted is left out of the maximum."""
+    """Share each task's points equally among its counted tests and add up what passed; a test the course or the
+    sandbox failed is worth nothing either way, and a task none of whose tests counted is left out of the maximum."""
     by_task: dict[str, list[Outcome]] = defaultdict(list)
     for outcome in outcomes:
         by_task[outcome.task].append(outcome)

@@ -25,7 +25,7 @@ from grader.release.bundle import write_bundle
 from grader.release.errors import ReleaseError
 from grader.release.hidden import extract_hidden_bundle, new_key, write_hidden_bundle
 from grader.results import GradingReport
-from grader.sandbox import bwrap_problem
+from grader.sandbox.bubblewrap import bwrap_problem
 from grader.spec import Course
 
 TYPICAL = ROOT / "tests" / "submissions" / "typical"

@@ -11,15 +11,17 @@ import nbformat
 import pytest
 from conftest import GRADER, ROOT
 
-from grader import wire
 from grader.engine import grade_submission
 from grader.feedback import GradingFailure
 from grader.formats import FORMATS, render
 from grader.limits import Limits
 from grader.results import GradingReport
+from grader.sandbox.inside import wire
+from grader.sandbox.outcome import Outcome, Status
+from grader.sandbox.session import SandboxedStudent, SubmissionSession
+from grader.sandbox.worker_client import WorkerClient
 from grader.spec import Course
 from grader.starter import write_starter
-from grader.worker_student import SubmissionWorker, WorkerStudent
 
 
 def grader(*args: str) -> subprocess.CompletedProcess[str]:
@@ -191,7 +193,8 @@ def test_autograd_in_bptt_is_reported_as_a_broken_rule(tmp_path: Path, course: C
         "    return {k: p.grad for k, p in zip(grads, params)}, total\n"
         "\ndef sgd_step(params, grads, lr):\n"
         "    x = torch.zeros(1)\n"
-        "    x.requires_grad = True\n"
+        "    x.requires_grad_()\n"
+        "    (x * 2).sum().backward()  # gradients are off for good here: nothing was recorded\n"
         "    return {k: params[k] - lr * grads[k] for k in params}\n"
     )
     report = grade_submission(tmp_path, course, only=["bptt"])
@@ -199,27 +202,37 @@ def test_autograd_in_bptt_is_reported_as_a_broken_rule(tmp_path: Path, course: C
     assert sgd and all(t.feedback and t.feedback.kind == "rule" for t in sgd)
 
 
-def test_a_reply_the_wire_refuses_is_a_malformed_reply() -> None:
+def test_a_reply_the_wire_refuses_is_the_workers_doing() -> None:
     """Nested too deeply, or more values than the wire decodes: the reply is refused while it is decoded, inside the
-    call's deadline, and the call fails as the worker's doing."""
+    call's deadline (a protocol error), and the call fails as the worker's doing, never as the sandbox's."""
 
-    class Refusing:
-        output = bytearray()
+    class Refusing(WorkerClient):
+        def ask(self, request: object, timeout: float) -> Outcome:
+            return Outcome(Status.PROTOCOL_ERROR, f"sent a reply the grader cannot read (more than {wire.MAX_VALUES})")
 
-        def request(self, message: dict[str, object], timeout: float) -> dict[str, object]:
-            raise wire.WireError(f"a message of more than {wire.MAX_VALUES} values")
-
-        def printed(self) -> str:
-            return ""
-
-        def close(self) -> None:
-            pass
-
-    worker = SubmissionWorker({}, {}, Limits())
-    worker.sandbox = Refusing()  # type: ignore[assignment]
-    student = WorkerStudent(worker, "rnn_forward", {})
-    with pytest.raises(GradingFailure, match=r"malformed reply .*more than"):
+    session = SubmissionSession({}, {}, Limits())
+    session.worker = Refusing({}, {}, Limits())
+    session.imported.add("rnn_forward")  # the call itself gets the reply, not the module's import
+    student = SandboxedStudent(session, "rnn_forward", {})
+    with pytest.raises(GradingFailure, match=r"cannot read .*more than") as failure:
         student.call("rnn_cell", 1.0)
+    assert failure.value.feedback.kind == "exception"
+
+
+def test_a_sandbox_failure_is_never_the_students() -> None:
+    """A worker that cannot be started is a "sandbox" failure: the runner counts the test neither way."""
+
+    class Broken(WorkerClient):
+        def ask(self, request: object, timeout: float) -> Outcome:
+            return Outcome(Status.SANDBOX_ERROR, "cannot start the worker: no such file")
+
+    session = SubmissionSession({}, {}, Limits())
+    session.worker = Broken({}, {}, Limits())
+    student = SandboxedStudent(session, "rnn_forward", {})
+    with pytest.raises(GradingFailure, match="not your fault") as failure:
+        student.call("rnn_cell", 1.0)
+    assert failure.value.feedback.kind == "sandbox"
+    assert "rnn_forward" not in session.broken_imports, "a sandbox failure must not stick to the module"
 
 
 def test_a_function_that_modifies_its_argument_loses_the_unchanged_tests(course: Course, tmp_path: Path) -> None:

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from conftest import GRADER, ROOT
 
-from grader.sandbox import bwrap_problem
-from grader.worker_student import TIMEOUTS_BEFORE_GIVING_UP
+from grader.sandbox.bubblewrap import bwrap_problem
+from grader.sandbox.session import TIMEOUTS_BEFORE_GIVING_UP
 
 REDTEAM = ROOT / "tests" / "submissions" / "redteam"
 SECRET = "redteam-secret-7f3a"

@@ -14,8 +14,11 @@ import torch
 from conftest import GRADER, ROOT
 
 from grader.limits import Limits
-from grader.sandbox import Sandbox, WorkerTimeout, bwrap_problem
-from grader.worker_student import TIMEOUTS_BEFORE_GIVING_UP
+from grader.sandbox.bubblewrap import bwrap_problem
+from grader.sandbox.inside.protocol import CallFunction, Returned
+from grader.sandbox.outcome import Status
+from grader.sandbox.session import TIMEOUTS_BEFORE_GIVING_UP
+from grader.sandbox.worker_client import WorkerClient
 
 pytestmark = pytest.mark.skipif(bwrap_problem() is not None, reason=f"needs bubblewrap: {bwrap_problem()}")
 
@@ -44,12 +47,12 @@ def jam():
 def total(x):
     return float(x.sum())
 '''
-BOMB = '''
+BOMB = """
 
 def linear_readout(h, W_hy, b_y):
     return [{} for _ in range(8_000_000)]
-'''
-SLOW_EXIT = '''
+"""
+SLOW_EXIT = """
 import os, time
 
 time.sleep(1.0)
@@ -57,7 +60,7 @@ time.sleep(1.0)
 
 def rnn_cell(x, h_prev, W_ih, W_hh, b_ih, b_hh):
     os._exit(0)
-'''
+"""
 
 
 def graded(tmp_path: Path, source: str) -> dict[str, dict]:
@@ -85,17 +88,18 @@ def test_a_worker_that_stops_reading_its_requests_times_out_instead_of_hanging_t
     """The worker shrinks its pipes to a page and stops once its reply is out: the grader's next request (1 MiB)
     cannot be written. Every write has the call's deadline (before, os.write blocked for ever), the worker is
     killed, and the next request gets a fresh one."""
-    sandbox = Sandbox({"jam": JAM}, {}, Limits())
+    worker = WorkerClient({"jam": JAM}, {}, Limits())
     try:
-        call = {"op": "call", "module": "jam", "cpu_seconds": 5.0, "watch": False}
-        assert sandbox.request({**call, "function": "jam", "args": []}, timeout=30.0)["value"] == "jammed"
+        call = {"module": "jam", "cpu_seconds": 5.0, "watch": False}
+        jam = worker.ask(CallFunction(**call, function="jam", args=[]), timeout=30.0)
+        assert isinstance(jam.reply, Returned) and jam.reply.value == "jammed", jam
         time.sleep(0.2)
         big = torch.ones(1 << 17, dtype=torch.float64)
-        with pytest.raises(WorkerTimeout):
-            sandbox.request({**call, "function": "total", "args": [big]}, timeout=2.0)
-        assert sandbox.request({**call, "function": "total", "args": [big]}, timeout=30.0)["value"] == 1 << 17
+        assert worker.ask(CallFunction(**call, function="total", args=[big]), timeout=2.0).status is Status.TIMEOUT
+        total = worker.ask(CallFunction(**call, function="total", args=[big]), timeout=30.0)
+        assert isinstance(total.reply, Returned) and total.reply.value == 1 << 17, total
     finally:
-        sandbox.close()
+        worker.close()
 
 
 def test_a_reply_bomb_is_refused_while_it_is_decoded(tmp_path: Path):

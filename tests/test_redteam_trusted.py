@@ -42,7 +42,7 @@ from test_release_scan import answer_key, code_lines, secret_lines, seed
 
 from grader.batch.gradebook import Gradebook
 from grader.batch.outcome import Outcome
-from grader.sandbox import bwrap_problem
+from grader.sandbox.bubblewrap import bwrap_problem
 from grader.starter import strip_solutions
 
 FIXTURES = ROOT / "tests" / "submissions" / "redteam_trusted"

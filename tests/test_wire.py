@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import torch
 
-from grader import wire
+from grader.sandbox.inside import wire
 
 SHAPES = [(), (0,), (3,), (2, 0, 3), (2, 3, 4)]
 
@@ -361,7 +361,7 @@ def test_send_and_receive_over_a_pipe() -> None:
     read, write = os.pipe()
     try:
         for message in (typical_request(), typical_reply(), {}):
-            wire.send(write, message)
+            wire.write_all(write, wire.encode(message))
             assert identical(wire.receive(read), message)
     finally:
         os.close(read)
@@ -371,7 +371,7 @@ def test_send_and_receive_over_a_pipe() -> None:
 def test_a_frame_larger_than_the_pipe_buffer_crosses() -> None:
     message = {"t": random_tensor(torch.float64, (1 << 20,)), "s": "x" * 300_000}
     read, write = os.pipe()
-    sender = threading.Thread(target=wire.send, args=(write, message))
+    sender = threading.Thread(target=wire.write_all, args=(write, wire.encode(message)))
     try:
         sender.start()
         got = wire.receive(read)
@@ -419,7 +419,7 @@ def test_a_reader_that_stops_reading_makes_a_write_time_out() -> None:
         os.set_blocking(write, False)
         start = time.monotonic()
         with pytest.raises(TimeoutError):
-            wire.send(write, {"v": "x" * (1 << 20)}, deadline=time.monotonic() + 0.3)
+            wire.write_all(write, wire.encode({"v": "x" * (1 << 20)}), deadline=time.monotonic() + 0.3)
         assert time.monotonic() - start < 5
     finally:
         os.close(read)

@@ -14,7 +14,12 @@ from pathlib import Path
 import pytest
 
 from grader.limits import Limits
-from grader.sandbox import ZYGOTES, Sandbox, WorkerDied, Zygote, bwrap_problem, filter_problem
+from grader.sandbox.bubblewrap import bwrap_problem
+from grader.sandbox.inside.protocol import CallFunction, Returned
+from grader.sandbox.outcome import Outcome
+from grader.sandbox.seccomp import filter_problem
+from grader.sandbox.worker_client import WorkerClient
+from grader.sandbox.zygote_client import ZYGOTES, ZygoteClient
 
 needs_bwrap = pytest.mark.skipif(bwrap_problem() is not None, reason=f"needs bubblewrap: {bwrap_problem()}")
 needs_filter = pytest.mark.skipif(filter_problem() is not None, reason=f"needs seccomp: {filter_problem()}")
@@ -206,16 +211,19 @@ REFUSED = {
 }
 
 
-def call(sandbox: Sandbox, function: str, *args: object) -> object:
-    reply = sandbox.request(
-        {"op": "call", "module": "spy", "function": function, "args": list(args), "cpu_seconds": 10.0}, timeout=30.0
-    )
-    assert reply["ok"], reply
-    return reply["value"]
+def ask(worker: WorkerClient, function: str, *args: object) -> Outcome:
+    request = CallFunction(module="spy", function=function, args=list(args), cpu_seconds=10.0, watch=False)
+    return worker.ask(request, timeout=30.0)
 
 
-def sandbox(limits: Limits | None = None) -> Sandbox:
-    return Sandbox({"spy": SPY}, {}, limits or Limits())
+def call(worker: WorkerClient, function: str, *args: object) -> object:
+    outcome = ask(worker, function, *args)
+    assert isinstance(outcome.reply, Returned), outcome
+    return outcome.reply.value
+
+
+def sandbox(limits: Limits | None = None) -> WorkerClient:
+    return WorkerClient({"spy": SPY}, {}, limits or Limits())
 
 
 def one_call(function: str, *args: object, limits: Limits | None = None) -> object:
@@ -293,7 +301,7 @@ def test_as_root_a_worker_is_a_user_of_its_own_without_privileges() -> None:
 
 @needs_filter
 def test_without_bubblewrap_a_worker_cannot_change_its_zygote(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("grader.sandbox.bwrap_problem", lambda: "bubblewrap switched off for this test")
+    monkeypatch.setattr("grader.sandbox.bubblewrap.bwrap_problem", lambda: "bubblewrap switched off for this test")
     limits = Limits(tmp_bytes=Limits().tmp_bytes + 1)  # its own zygotes in the pool
     try:
         before = one_call("inherited", limits=limits)
@@ -303,7 +311,7 @@ def test_without_bubblewrap_a_worker_cannot_change_its_zygote(monkeypatch: pytes
         ZYGOTES.close()
 
 
-def zygote_process(zygote: Zygote) -> int:
+def zygote_process(zygote: ZygoteClient) -> int:
     """The host pid of ``zygote``'s Python process (below bubblewrap's, when it runs in one; no worker is running)."""
     assert zygote.process is not None
     parents = {}
@@ -322,7 +330,7 @@ def zygote_process(zygote: Zygote) -> int:
     raise AssertionError("no zygote process")
 
 
-def change_from_outside(zygote: Zygote) -> list[str]:
+def change_from_outside(zygote: ZygoteClient) -> list[str]:
     """Make the limits, priority, scheduling and CPUs of ``zygote`` worse from the grader's side; what changed."""
     pid = zygote_process(zygote)
     if os.geteuid() == 0:  # root may lack CAP_SYS_RESOURCE (it does in some containers): change limits as the zygote
@@ -368,8 +376,9 @@ def test_a_worker_that_signals_its_zygote_costs_only_its_own_submission(number: 
     hostile = sandbox()
     call(hostile, "zygote_pid")
     zygote = hostile.zygote
-    with contextlib.suppress(WorkerDied):  # its reply or its death, whichever comes first
-        assert call(hostile, "signal_zygote", number) == ("EPERM" if os.geteuid() == 0 else "done")
+    outcome = ask(hostile, "signal_zygote", number)  # its reply or its death, whichever comes first
+    if isinstance(outcome.reply, Returned):
+        assert outcome.reply.value == ("EPERM" if os.geteuid() == 0 else "done")
     start = time.monotonic()
     hostile.close()  # a killed or stopped zygote cannot clean up: it is replaced
     assert time.monotonic() - start < 30

@@ -105,7 +105,7 @@ def exit_at_once() -> None:
     """Close this process's sandboxes and end it without tearing down torch's modules, which took 0.6 s that the
     batch (joining its processes before it exits) waited for. Only the pool's own processes do this; a Dask worker
     is not ours to end."""
-    from grader.sandbox import ZYGOTES
+    from grader.sandbox.zygote_client import ZYGOTES
 
     ZYGOTES.close()
     sys.stdout.flush()

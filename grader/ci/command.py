@@ -26,7 +26,7 @@ from grader.limits import Limits
 from grader.options import grading_options, load_course
 from grader.release.errors import ReleaseError
 from grader.release.hidden import take_key
-from grader.sandbox import bwrap_problem
+from grader.sandbox.bubblewrap import bwrap_problem
 from grader.spec import Course, SpecError
 
 FileOption = click.Path(path_type=Path, dir_okay=False)

@@ -371,11 +371,6 @@ def write_all(fd: int, data: bytes, deadline: float | None = None) -> None:
             continue
 
 
-def send(fd: int, message: dict[str, Any], deadline: float | None = None) -> None:
-    """Write ``message``'s frame to ``fd`` (see :func:`write_all` for ``deadline``)."""
-    write_all(fd, encode(message), deadline)
-
-
 def receive(fd: int, deadline: float | None = None) -> dict[str, Any]:
     """The next message on ``fd``, read and decoded by ``deadline`` (TimeoutError); EOFError when ``fd`` closes;
     :class:`WireError` for a frame over :data:`MAX_FRAME` or a malformed one."""
@@ -383,3 +378,10 @@ def receive(fd: int, deadline: float | None = None) -> dict[str, Any]:
     if size > MAX_FRAME:
         raise WireError(f"a frame of {size} bytes is larger than the {MAX_FRAME} allowed")
     return decode(read_exact(fd, size, deadline), deadline)
+
+
+def unframe(packet: bytes, deadline: float | None = None) -> dict[str, Any]:
+    """The message of a frame received whole, as one packet (the zygote's control socket)."""
+    if len(packet) < 8 or int.from_bytes(packet[:8], "big") != len(packet) - 8:
+        raise WireError(f"a packet of {len(packet)} bytes that is not one whole frame")
+    return decode(packet[8:], deadline)

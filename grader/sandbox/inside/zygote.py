@@ -1,22 +1,18 @@
-"""The warm worker: one process per sandbox that imports torch once and forks a fresh worker per submission.
+"""The zygote: one process per sandbox that imports torch once and forks a fresh worker per rule set of a submission.
 
-It is started by :mod:`grader.sandbox` (inside bubblewrap when available; as root, as an unprivileged user that
-keeps only the capabilities of :data:`grader.sandbox.ZYGOTE_CAPS`) and never sees a submission: a forked child
-reads the sources from its own pipes, which the grader passes over the control socket with each ``fork``
-request. Before it reads them, the child becomes a worker: as root, a user of its own (not the zygote's) with
-no capability in any set, and everywhere no new privileges and the grader's system-call filter
-(:func:`grader.sandbox.worker_filter`). So no worker can signal or trace the zygote, change its limits,
-priority, scheduling or CPUs (which later workers would inherit), create a user namespace or reach a keyring.
-Should its own limits, nice value, scheduling or CPUs still differ from those it started with, the zygote
-refuses to fork and asks to be replaced. On ``reap`` the zygote, acting as the workers' user, ends that child
-and, inside namespaces, every other process of the sandbox, then wipes what a submission could leave behind
-for the next one: the scratch folder (the private ``/tmp``), System V IPC objects and POSIX message queues.
-It is not dumpable, so no worker can read its memory or its ``/proc`` files; a worker that kills or stops it
-(where it is the same user) only makes the grader start a new one.
-
-Control messages (:mod:`grader.wire` frames, one per packet): ``{"op": "fork"}`` with three file
-descriptors (requests, replies, output) -> ``{"pid"}``, or ``{"error", "retire": True}`` from a zygote that
-must be replaced; ``{"op": "reap", "pid", "grace"}`` -> ``{"status", "clean"}``.
+It is started by :mod:`grader.sandbox.zygote_client` (inside bubblewrap when available; as root, as an unprivileged
+user that keeps only the capabilities of :data:`grader.sandbox.bubblewrap.ZYGOTE_CAPS`) and never sees a
+submission: a forked child reads the sources from its own pipes, which the grader passes over the control socket
+with each :class:`~.protocol.Fork`. Before it reads them, the child becomes a worker: as root, a user of its own
+(not the zygote's) with no capability in any set, and everywhere no new privileges and the grader's system-call
+filter (:func:`grader.sandbox.seccomp.worker_filter`). So no worker can signal or trace the zygote, change its
+limits, priority, scheduling or CPUs (which later workers would inherit), create a user namespace or reach a
+keyring. Should its own limits, nice value, scheduling or CPUs still differ from those it started with, the
+zygote refuses to fork and asks to be replaced (:class:`~.protocol.Retire`). On :class:`~.protocol.Reap` the
+zygote, acting as the workers' user, ends that child and, inside namespaces, every other process of the sandbox,
+then wipes what a submission could leave behind for the next one: the scratch folder (the private ``/tmp``),
+System V IPC objects and POSIX message queues. It is not dumpable, so no worker can read its memory or its
+``/proc`` files; a worker that kills or stops it (where it is the same user) only makes the grader start a new one.
 """
 
 from __future__ import annotations
@@ -38,8 +34,9 @@ from typing import Any
 
 import torch
 
-from grader import wire
-from grader.worker import Guards, serve
+from grader.sandbox.inside import protocol, wire
+from grader.sandbox.inside.protocol import Fork, Forked, Reap, Reaped, Retire, ZygoteReady
+from grader.sandbox.inside.worker import serve
 
 PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_SET_SECCOMP, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS = 1, 4, 22, 24, 38
 SECCOMP_MODE_FILTER, LINUX_CAPABILITY_VERSION_3 = 2, 0x20080522
@@ -211,33 +208,38 @@ def remove_ipc_objects() -> list[str]:
     return ipc_objects()
 
 
-class Zygote:
+class ZygoteServer:
     """Forks one worker at a time and cleans up after it."""
 
     def __init__(
-        self, control: socket.socket, scratch: Path, mode: str, workers: int | None, program: bytes | None
+        self,
+        control: socket.socket,
+        scratch: Path,
+        mode: str,
+        workers: int | None,
+        program: bytes | None,
+        threads: bytes | None,
     ) -> None:
         self.control = control
         self.scratch = scratch
         self.namespaces = mode == "namespaces"
         self.workers = workers
         self.program = None if program is None else ctypes.create_string_buffer(program, len(program))
-        self.guards = Guards()
-        self.guards.install()
+        self.threads = None if threads is None else ctypes.create_string_buffer(threads, len(threads))
         self.child: int | None = None
         self.keep = mounts_below(scratch)
         self.inherited = inheritance()
 
-    def refusal(self, fds: list[int]) -> dict[str, Any] | None:
+    def refusal(self, fds: list[int]) -> Retire | None:
         """Why no worker may be forked now, or None."""
         if len(fds) != 3 or self.child is not None:
-            return {"error": "fork needs three descriptors and no running worker"}
+            return Retire(error="fork needs three descriptors and no running worker")
         now = inheritance()
         if changed := [name for name, value in self.inherited.items() if now[name] != value]:
-            return {"error": f"the zygote's {', '.join(changed)} changed since it started", "retire": True}
+            return Retire(error=f"the zygote's {', '.join(changed)} changed since it started")
         return None
 
-    def fork(self, fds: list[int]) -> dict[str, Any]:
+    def fork(self, fds: list[int]) -> Forked | Retire:
         refusal = self.refusal(fds)
         if refusal is not None:
             for fd in fds:
@@ -251,11 +253,16 @@ class Zygote:
         for fd in fds:
             os.close(fd)
         self.child = pid
-        return {"pid": pid}
+        return Forked(pid=pid)
+
+    def confine_threads(self) -> None:
+        """In a worker whose gradients are off for good: no new thread (it would start with them on)."""
+        if self.threads is not None:
+            confine(self.threads)
 
     def become_worker(self, requests: int, replies: int, output: int) -> None:
         """In the child: drop the control socket and every privilege, print into ``output``, serve one
-        submission, exit."""
+        submission's rule set, exit."""
         code = 0
         try:
             self.control.close()
@@ -267,20 +274,20 @@ class Zygote:
             os.dup2(output, 1)
             os.dup2(output, 2)
             os.close(output)
-            serve(requests, replies, str(self.scratch), self.guards)
+            serve(requests, replies, str(self.scratch), self.confine_threads)
         except BaseException:  # the worker's own failures end it; the grader sees the exit code
             code = 70
         finally:
             os._exit(code)
 
-    def reap(self, pid: int, grace: float) -> dict[str, Any]:
+    def reap(self, pid: int, grace: float) -> Reaped:
         """End the worker ``pid`` (after ``grace`` seconds for it to exit by itself) and everything it left."""
         with acting_as(self.workers):
             status = self.end_child(grace) if pid == self.child else None
             left = self.clean()
         if left:
-            return {"status": status, "clean": False, "error": "left behind: " + ", ".join(left)}
-        return {"status": status, "clean": True}
+            return Reaped(status=status, clean=False, error="left behind: " + ", ".join(left))
+        return Reaped(status=status, clean=True)
 
     def end_child(self, grace: float) -> int:
         """The worker's wait status, once it exited by itself within ``grace`` seconds or was killed."""
@@ -312,41 +319,50 @@ class Zygote:
             left.append(f"IPC objects {objects[:5]}")
         return left
 
-    def handle(self, message: dict[str, Any], fds: list[int]) -> dict[str, Any]:
-        if message.get("op") == "fork":
+    def handle(self, packet: bytes, fds: list[int]) -> Forked | Retire | Reaped:
+        """The answer to one control packet; a packet the zygote does not understand makes it ask to be replaced
+        (only the grader holds the control socket, so that is the grader's bug, never a submission's)."""
+        try:
+            message = protocol.read(wire.unframe(packet), (Fork, Reap))
+        except (wire.WireError, protocol.ProtocolError) as error:
+            message = None
+            refusal = Retire(error=f"a control message it cannot read: {error}")
+        if isinstance(message, Fork):
             return self.fork(fds)
         for fd in fds:
             os.close(fd)
-        if message.get("op") == "reap":
+        if isinstance(message, Reap):
             try:
-                return self.reap(int(message["pid"]), float(message.get("grace", 0.0)))
+                return self.reap(message.pid, message.grace)
             except Exception as error:  # the grader replaces a zygote that cannot clean up
-                return {"status": None, "clean": False, "error": f"{type(error).__name__}: {error}"}
-        return {"error": f"unknown request {message.get('op')!r}"}
+                return Reaped(status=None, clean=False, error=f"{type(error).__name__}: {error}")
+        return refusal
 
     def run(self) -> None:
-        self.control.send(wire.encode({"ready": True}))
+        self.control.send(protocol.frame(ZygoteReady()))
         while True:
-            data, fds, _, _ = socket.recv_fds(self.control, 1 << 16, 3)
-            if not data:
+            packet, fds, _, _ = socket.recv_fds(self.control, 1 << 16, 3)
+            if not packet:
                 return
-            self.control.send(wire.encode(self.handle(wire.decode(data[8:]), fds)))
+            self.control.send(protocol.frame(self.handle(packet, fds)))
 
 
 def main() -> None:
-    """``zygote.py CONTROL_FD SCRATCH MODE WORKERS FILTER``: MODE is ``namespaces`` or ``process``; WORKERS the
-    workers' uid, or ``-`` when they stay this process's user; FILTER their seccomp program in hex, or ``-``."""
-    control_fd, scratch, mode, workers, program = sys.argv[1:6]
+    """``zygote CONTROL_FD SCRATCH MODE WORKERS FILTER THREADS``: MODE is ``namespaces`` or ``process``; WORKERS the
+    workers' uid, or ``-`` when they stay this process's user; FILTER their seccomp program in hex, THREADS the one
+    that refuses new threads, each ``-`` when there is none."""
+    control_fd, scratch, mode, workers, program, threads = sys.argv[1:7]
     sys.dont_write_bytecode = True
     torch.set_num_threads(1)
     with contextlib.suppress(ImportError):
         import numpy  # noqa: F401  (students use it; imported once here instead of once per submission)
-    zygote = Zygote(
+    zygote = ZygoteServer(
         socket.socket(fileno=int(control_fd)),
         Path(scratch),
         mode,
         None if workers == "-" else int(workers),
         None if program == "-" else bytes.fromhex(program),
+        None if threads == "-" else bytes.fromhex(threads),
     )
     prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
     gc.collect()

@@ -1,0 +1,198 @@
+"""Every message that crosses the boundary, typed: what the grader asks and what the sandbox may answer.
+
+A message travels as a :mod:`~grader.sandbox.inside.wire` frame of ``{"type": <class name>, <fields>}``.
+:func:`read` turns a decoded frame back into one of the classes the reader expects, or raises
+:class:`ProtocolError`: an unknown type, a missing or extra field, or a field of the wrong type is never
+guessed at. Fields typed ``Any`` carry plain data (:func:`~grader.sandbox.inside.wire.export`), checked by the
+grader's tests, not here.
+
+The grader and a worker: :class:`Setup` (the first message; answered :class:`Ready`), then any of
+:class:`Import`, :class:`CallFunction` and :class:`ReadConstant`, each answered :class:`Returned` or
+:class:`Raised`. The grader and a zygote (one packet each way): :class:`Fork` with three descriptors (requests,
+replies, output), answered :class:`Forked` or :class:`Retire` (the zygote must be replaced); :class:`Reap`,
+answered :class:`Reaped`. A zygote announces itself with :class:`ZygoteReady`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import types
+import typing
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from grader.sandbox.inside import wire
+
+StudentError = Literal["missing", "import", "signature", "not_implemented", "exception", "resources", "rule"]
+"""What went wrong in student code, as the worker saw it (:class:`Raised`)."""
+
+
+class ProtocolError(Exception):
+    """A message that is not one of the protocol's, or not one the reader expects here."""
+
+
+@dataclass(frozen=True)
+class Setup:
+    """A new worker's submission: every module's source (modules may import each other), the rules the worker
+    enforces for its whole life, and the processes its user may have (None: not capped here)."""
+
+    sources: dict[str, str]
+    rules: dict[str, bool]
+    max_processes: int | None
+
+
+@dataclass(frozen=True)
+class Import:
+    module: str
+
+
+@dataclass(frozen=True)
+class CallFunction:
+    """Call ``module.function(*args)`` with ``cpu_seconds`` of CPU; ``watch``: send the arguments back as the
+    call left them."""
+
+    module: str
+    function: str
+    args: list[Any]
+    cpu_seconds: float
+    watch: bool
+
+
+@dataclass(frozen=True)
+class ReadConstant:
+    module: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Ready:
+    pass
+
+
+@dataclass(frozen=True)
+class Returned:
+    """Student code ran to the end: what it returned, the arguments afterwards (``watch``), what it printed."""
+
+    value: Any
+    args: list[Any]
+    printed: str
+
+
+@dataclass(frozen=True)
+class Raised:
+    """Student code failed; ``traceback`` holds only the student's own frames."""
+
+    kind: StudentError
+    message: str
+    printed: str
+    traceback: str = ""
+    exception: str = ""
+
+
+@dataclass(frozen=True)
+class Fork:
+    pass
+
+
+@dataclass(frozen=True)
+class Forked:
+    pid: int
+
+
+@dataclass(frozen=True)
+class Retire:
+    """The zygote refuses to fork: something a worker could change in it has changed, or it was misused."""
+
+    error: str
+
+
+@dataclass(frozen=True)
+class Reap:
+    pid: int
+    grace: float
+
+
+@dataclass(frozen=True)
+class Reaped:
+    """The worker's wait status (None: it was not the zygote's child) and whether nothing of it is left."""
+
+    status: int | None
+    clean: bool
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class ZygoteReady:
+    pass
+
+
+Message = Setup | Import | CallFunction | ReadConstant | Ready | Returned | Raised
+Control = Fork | Forked | Retire | Reap | Reaped | ZygoteReady
+KNOWN: dict[str, type] = {cls.__name__: cls for cls in typing.get_args(Message) + typing.get_args(Control)}
+
+
+def to_wire(message: Message | Control) -> dict[str, Any]:
+    """The plain dict a frame carries (a shallow copy: values are never walked or copied here)."""
+    return {"type": type(message).__name__, **{f.name: getattr(message, f.name) for f in dataclasses.fields(message)}}
+
+
+def frame(message: Message | Control) -> bytes:
+    return wire.encode(to_wire(message))
+
+
+@functools.cache
+def hints(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+def conforms(value: Any, hint: Any) -> bool:
+    """Whether ``value`` has the type ``hint`` names, exactly (a bool is no int, only a float field takes an
+    int); the items of containers are checked, ``Any`` is not."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if hint is Any:
+        return True
+    if origin is Literal:
+        return type(value) is str and value in args
+    if origin in (types.UnionType, typing.Union):
+        return any(conforms(value, option) for option in args)
+    if origin is list:
+        return type(value) is list and (args[0] is Any or all(conforms(item, args[0]) for item in value))
+    if origin is dict:
+        return type(value) is dict and all(type(k) is str and conforms(v, args[1]) for k, v in value.items())
+    if hint is type(None):
+        return value is None
+    if hint is float:
+        return type(value) in (float, int)
+    return type(value) is hint
+
+
+def read(data: dict[str, Any], expected: tuple[type, ...]) -> Any:
+    """The message of a class in ``expected`` that ``data`` (a decoded frame) is; :class:`ProtocolError` otherwise
+    (the caller annotates what it gets: one of ``expected``)."""
+    name = data.get("type")
+    cls = KNOWN.get(name) if type(name) is str else None
+    if cls is None or cls not in expected:
+        wanted = " or ".join(c.__name__ for c in expected)
+        raise ProtocolError(f"expected {wanted}, got a message of type {wire.type_name(name)} {str(name)[:40]!r}")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    given = {key: value for key, value in data.items() if key != "type"}
+    if extra := set(given) - set(fields):
+        raise ProtocolError(f"{name} has no field {sorted(extra)[0][:40]!r}")
+    for key, spec in fields.items():
+        if key not in given:
+            if spec.default is dataclasses.MISSING:
+                raise ProtocolError(f"{name} lacks its field {key!r}")
+        elif not conforms(given[key], hints(cls)[key]):
+            raise ProtocolError(f"{name}.{key} is a {wire.type_name(given[key])}, not {hints(cls)[key]}")
+    return cls(**given)
+
+
+def send(fd: int, message: Message, deadline: float | None = None) -> None:
+    """Write ``message`` to the stream ``fd`` by ``deadline`` (:func:`~grader.sandbox.inside.wire.write_all`)."""
+    wire.write_all(fd, frame(message), deadline)
+
+
+def receive(fd: int, expected: tuple[type, ...], deadline: float | None = None) -> Any:
+    """The next message on the stream ``fd``, read, decoded and checked by ``deadline``."""
+    return read(wire.receive(fd, deadline), expected)

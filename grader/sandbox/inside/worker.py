@@ -1,0 +1,195 @@
+"""The worker: the only process that imports a submission. It answers the grader's calls over two pipes.
+
+It is forked by the zygote (:mod:`~grader.sandbox.inside.zygote`) inside the sandbox, already as an unprivileged
+user under resource limits and the system-call filter. Its first message (:class:`~.protocol.Setup`) brings the
+submission's modules, written to a fresh folder of the sandbox's scratch space, and the rules this worker serves:
+they are made true (:mod:`~grader.sandbox.inside.rules`) before anything else, so before any student code runs.
+It never sees a test, the reference or the seed. Once student code has run, nothing here is trusted: the grader
+checks every reply.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import importlib.util
+import inspect
+import io
+import os
+import resource
+import sys
+import traceback
+from types import ModuleType
+from typing import Any
+
+from grader.sandbox.inside import protocol, rules, wire
+from grader.sandbox.inside.protocol import CallFunction, Import, Raised, ReadConstant, Ready, Returned, Setup
+
+MAX_PRINTED = 8192
+AUTOGRAD_OFF = "does not require grad"
+"""How torch words a backward pass over a graph it never recorded: where gradients are off for good, a rule."""
+
+
+class CappedText(io.StringIO):
+    """A text stream that keeps the first ``MAX_PRINTED`` characters written to it."""
+
+    def write(self, text: str) -> int:
+        room = MAX_PRINTED - self.tell()
+        if room > 0:
+            super().write(text[:room])
+        return len(text)
+
+
+def student_traceback(error: BaseException, filename: str) -> str:
+    """The frames of ``error``'s traceback that are in the student's ``filename``, and the error itself."""
+    frames = [f for f in traceback.extract_tb(error.__traceback__) if f.filename == filename]
+    return "".join(traceback.format_list(frames) + traceback.format_exception_only(type(error), error)).rstrip()
+
+
+class WorkerServer:
+    """Imports the submission's modules on demand and runs the grader's calls into them."""
+
+    def __init__(self, folder: str, rules_in_force: dict[str, bool]) -> None:
+        self.folder = folder
+        self.rules = rules_in_force
+        self.modules: dict[str, ModuleType | Raised] = {}
+        self.signatures: dict[int, tuple[Any, inspect.Signature]] = {}
+        self.printed = CappedText()
+        sys.path.insert(0, folder)
+
+    def failure(
+        self, kind: protocol.StudentError, message: str, error: BaseException | None = None, filename: str = ""
+    ) -> Raised:
+        trace = student_traceback(error, filename) if error is not None else ""
+        return Raised(kind=kind, message=message, printed="", traceback=trace)
+
+    def classify(self, error: BaseException, what: str, filename: str) -> Raised:
+        text = f"{type(error).__name__}: {error}"
+        if isinstance(error, NotImplementedError):
+            return self.failure("not_implemented", f"{what} is not implemented yet (it raises NotImplementedError)")
+        if isinstance(error, rules.RuleViolation):
+            return self.failure("rule", f"{what} broke a rule of the contract: {error}", error, filename)
+        if self.rules.get("no_autograd") and AUTOGRAD_OFF in str(error):
+            message = f"{what} used autograd, which is off in this module ({rules.RULE_NAMES['no_autograd']})"
+            return self.failure("rule", message, error, filename)
+        if isinstance(error, MemoryError) or "can't allocate memory" in str(error) or "not enough memory" in str(error):
+            return self.failure("resources", f"{what} ran out of memory: {text[:300]}", error, filename)
+        if isinstance(error, SystemExit):
+            message = f"{what} called exit({error.code!r}); a module must not exit"
+            return self.failure("exception", message, error, filename)
+        failed = self.failure("exception", f"{what} raised {text[:500]}", error, filename)
+        return dataclasses.replace(failed, exception=type(error).__name__)
+
+    def module(self, name: str) -> ModuleType | Raised:
+        if name not in self.modules:
+            path = os.path.join(self.folder, f"{name}.py")
+            spec = importlib.util.spec_from_file_location(name, path)
+            assert spec is not None and spec.loader is not None
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[name] = module
+            try:
+                spec.loader.exec_module(module)
+                self.modules[name] = module
+            except BaseException as error:
+                sys.modules.pop(name, None)
+                failed = self.classify(error, f"importing {name}.py", path)
+                message = failed.message
+                if not isinstance(error, SystemExit):
+                    message = f"{name}.py failed to import: {type(error).__name__}: {str(error)[:500]}"
+                kind: protocol.StudentError = "rule" if failed.kind == "rule" else "import"
+                self.modules[name] = Raised(kind=kind, message=message, printed="", traceback=failed.traceback)
+        return self.modules[name]
+
+    def lookup(self, module_name: str, name: str) -> tuple[Any, Raised | None]:
+        module = self.module(module_name)
+        if isinstance(module, Raised):
+            return None, module
+        if not hasattr(module, name):
+            return None, self.failure("missing", f"{module_name}.py does not define {name}")
+        return getattr(module, name), None
+
+    def signature(self, fn: Any) -> inspect.Signature:
+        """``fn``'s signature, worked out once per function (tests call the same functions again and again)."""
+        known = self.signatures.get(id(fn))
+        if known is None or known[0] is not fn:
+            known = self.signatures[id(fn)] = (fn, inspect.signature(fn))
+        return known[1]
+
+    def call(self, request: CallFunction) -> Returned | Raised:
+        fn, failed = self.lookup(request.module, request.function)
+        if failed is not None:
+            return failed
+        if not callable(fn):
+            return self.failure(
+                "missing", f"{request.function} in {request.module}.py is a {wire.type_name(fn)}, not a function"
+            )
+        try:
+            signature: inspect.Signature | None = self.signature(fn)
+        except Exception:  # a callable without a signature Python can tell, or one whose signature raises
+            signature = None
+        if signature is not None:
+            try:
+                signature.bind(*request.args)
+            except TypeError as error:
+                return self.failure(
+                    "signature",
+                    f"{request.function}{signature} cannot be called with the contract's "
+                    f"{len(request.args)} positional arguments: {error}",
+                )
+        used = sum(resource.getrusage(resource.RUSAGE_SELF)[:2])
+        soft = int(used + request.cpu_seconds) + 1
+        resource.setrlimit(resource.RLIMIT_CPU, (soft, resource.getrlimit(resource.RLIMIT_CPU)[1]))
+        try:
+            value = fn(*request.args)
+        except BaseException as error:
+            return self.classify(error, request.function, getattr(inspect.getmodule(fn), "__file__", "") or "")
+        args = [wire.export(a) for a in request.args] if request.watch else []
+        return Returned(value=wire.export(value), args=args, printed="")
+
+    def answer(self, request: Import | CallFunction | ReadConstant) -> Returned | Raised:
+        """The reply to ``request``, with what the student's code printed while it ran."""
+        self.printed.seek(0)
+        self.printed.truncate()
+        with contextlib.redirect_stdout(self.printed), contextlib.redirect_stderr(self.printed):
+            if isinstance(request, Import):
+                module = self.module(request.module)
+                reply = module if isinstance(module, Raised) else Returned(value=None, args=[], printed="")
+            elif isinstance(request, CallFunction):
+                reply = self.call(request)
+            else:
+                value, failed = self.lookup(request.module, request.name)
+                reply = failed or Returned(value=wire.export(value), args=[], printed="")
+        return dataclasses.replace(reply, printed=self.printed.getvalue())
+
+
+def write_sources(sources: dict[str, str], scratch: str) -> str:
+    """``scratch/submission``, holding each module's source as ``<name>.py`` (the zygote wipes ``scratch`` between
+    workers, so the name is free and the same for every submission)."""
+    folder = os.path.join(scratch, "submission")
+    os.mkdir(folder)
+    for name, source in sources.items():
+        with open(os.path.join(folder, f"{name}.py"), "w", encoding="utf-8", errors="surrogatepass") as file:
+            file.write(source)
+    return folder
+
+
+def serve(in_fd: int, out_fd: int, scratch: str, confine_threads: Any) -> None:
+    """Answer one submission's requests until the grader closes the channel. The first message is its
+    :class:`Setup`: its rules are in force (``confine_threads()`` refuses new threads where gradients are off)
+    before the modules are even written."""
+    setup: Setup = protocol.receive(in_fd, (Setup,))
+    if setup.max_processes:
+        resource.setrlimit(resource.RLIMIT_NPROC, (setup.max_processes, setup.max_processes))
+    rules.enforce(setup.rules)
+    if setup.rules.get("no_autograd"):
+        confine_threads()
+    worker = WorkerServer(write_sources(setup.sources, scratch), setup.rules)
+    protocol.send(out_fd, Ready())
+    while True:
+        try:
+            request: Import | CallFunction | ReadConstant = protocol.receive(
+                in_fd, (Import, CallFunction, ReadConstant)
+            )
+        except EOFError:
+            return
+        protocol.send(out_fd, worker.answer(request))

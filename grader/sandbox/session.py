@@ -1,0 +1,187 @@
+"""A submission in the sandbox: its workers (one per rule set of its modules) and the :class:`SandboxedStudent` that
+the tests call. Every :class:`~grader.sandbox.outcome.Outcome` becomes a reply or a :class:`GradingFailure` here."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from grader.escape import clean_text
+from grader.feedback import Feedback, GradingFailure
+from grader.limits import Limits
+from grader.sandbox.bubblewrap import Isolation, isolation
+from grader.sandbox.inside.protocol import CallFunction, Import, Raised, ReadConstant, Returned
+from grader.sandbox.outcome import Outcome, Status
+from grader.sandbox.worker_client import WorkerClient
+from grader.student import Call, same
+
+MAX_PRINTED = 8192
+TIMEOUTS_BEFORE_GIVING_UP = 2
+"""After this many calls of one function that hung or ended the worker, its later calls fail at once instead of
+waiting (or re-importing the module) again."""
+LOST_WORKER = {Status.TIMEOUT: "timeout", Status.RESOURCES: "resources", Status.DIED: "exception"}
+
+
+def rule_set(rules: dict[str, bool]) -> frozenset[str]:
+    return frozenset(name for name, on in rules.items() if on)
+
+
+class SubmissionSession:
+    """The workers of one submission: one per rule set (a rule is made true for a worker's whole life, so modules
+    with other rules need another worker), one alive at a time, each replaced whenever it hangs or dies.
+
+    A module whose import hangs or kills the worker is remembered, so that its later calls fail at once instead of
+    restarting the worker for each test; so is a function that ran out of time or ended the worker in
+    ``TIMEOUTS_BEFORE_GIVING_UP`` tests, so that one endless loop (or a function that exits, making every later
+    test re-import the module) costs a few time limits, not one per test. An import has the test's own time.
+    """
+
+    def __init__(self, sources: dict[str, str], rules: dict[str, dict[str, bool]], limits: Limits) -> None:
+        self.sources = sources
+        self.rules = {name: rule_set(module_rules) for name, module_rules in rules.items()}
+        self.limits = limits
+        self.isolation: Isolation = isolation(limits)
+        self.worker: WorkerClient | None = None
+        self.imported: set[str] = set()
+        self.broken_imports: dict[str, Feedback] = {}
+        self.timeouts: dict[str, int] = {}
+        self.printed: dict[str, str] = {}
+        self.worker_output = ""
+
+    def worker_for(self, module: str) -> WorkerClient:
+        """The worker of ``module``'s rule set, replacing the current one when that serves another set."""
+        wanted = self.rules.get(module, frozenset())
+        if self.worker is not None and rule_set(self.worker.rules) != wanted:
+            self._retire()
+        if self.worker is None:
+            self.worker = WorkerClient(self.sources, {name: True for name in sorted(wanted)}, self.limits)
+        return self.worker
+
+    def ask(self, module: str, request: Import | CallFunction | ReadConstant, timeout: float, what: str) -> Returned:
+        """The worker's :class:`Returned` for ``request``, or a :class:`GradingFailure` saying what went wrong.
+
+        The module is imported by a request of its own first, so that a hang or an exit is charged to the import
+        or to the call, whichever it happened in.
+        """
+        if module in self.broken_imports:
+            raise GradingFailure(self.broken_imports[module])
+        function = f"{module}.{what}"
+        if self.timeouts.get(function, 0) >= TIMEOUTS_BEFORE_GIVING_UP:
+            raise GradingFailure(
+                Feedback(
+                    kind="timeout",
+                    message=f"{what} was not run: it ran out of time or ended the worker in "
+                    f"{TIMEOUTS_BEFORE_GIVING_UP} earlier tests, so the grader stopped calling it (make it finish, "
+                    "then submit again)",
+                )
+            )
+        if module not in self.imported:
+            try:
+                self._answer(module, Import(module=module), timeout, f"importing {module}.py")
+            except GradingFailure as failure:
+                if failure.feedback.kind == "sandbox":
+                    raise
+                self.broken_imports[module] = failure.feedback.model_copy(
+                    update={
+                        "kind": "import" if failure.feedback.kind == "exception" else failure.feedback.kind,
+                        "message": f"{failure.feedback.message}; no function of {module}.py can be graded",
+                    }
+                )
+                raise GradingFailure(self.broken_imports[module]) from None
+            self.imported.add(module)
+        outcome = self.worker_for(module).ask(request, timeout)
+        if outcome.ended_worker and outcome.students:
+            self.timeouts[function] = self.timeouts.get(function, 0) + 1
+        return self._reply(module, outcome, what)
+
+    def _answer(self, module: str, request: Import, timeout: float, what: str) -> Returned:
+        return self._reply(module, self.worker_for(module).ask(request, timeout), what)
+
+    def _reply(self, module: str, outcome: Outcome, what: str) -> Returned:
+        """``outcome`` as the reply the tests read, or as the student's failure; a lost worker is replaced."""
+        if outcome.ended_worker:
+            self._retire()
+        reply = outcome.reply
+        if reply is not None and reply.printed:
+            self.printed[module] = clean_text(self.printed.get(module, "") + reply.printed, MAX_PRINTED)
+        if isinstance(reply, Returned):
+            return reply
+        if isinstance(reply, Raised):
+            raise GradingFailure(
+                Feedback(
+                    kind=reply.kind,
+                    message=clean_text(reply.message, 2000),
+                    exception=clean_text(reply.exception, 100) or None,
+                    traceback=clean_text(reply.traceback, 4000) or None,
+                )
+            )
+        if outcome.status is Status.SANDBOX_ERROR:
+            message = f"the grader could not run your code (not your fault; ask for a regrade): {outcome.message}"
+            raise GradingFailure(Feedback(kind="sandbox", message=message))
+        if outcome.status is Status.PROTOCOL_ERROR:
+            message = f"the worker running {what} {outcome.message}: code must not interfere with the grader"
+            raise GradingFailure(Feedback(kind="exception", message=message))
+        raise GradingFailure(Feedback(kind=LOST_WORKER[outcome.status], message=f"{what} {outcome.message}"))
+
+    def _retire(self) -> None:
+        """Stop the current worker; the next request starts a fresh one, which imports modules anew."""
+        if self.worker is not None:
+            self.worker_output += self.worker.printed()
+            self.worker.close()
+            self.worker = None
+        self.imported.clear()
+
+    def output(self) -> str:
+        """What the worker processes wrote outside Python's own streams (``os.write(1, ...)``), capped."""
+        current = self.worker.printed() if self.worker is not None else ""
+        return clean_text(self.worker_output + current, MAX_PRINTED)
+
+    def close(self) -> None:
+        self._retire()
+
+
+class SandboxedStudent:
+    """One module of a submission, graded through a :class:`SubmissionSession`."""
+
+    def __init__(self, session: SubmissionSession, module: str, violations: dict[str | None, list[str]]) -> None:
+        self.session = session
+        self.module = module
+        self.violations = violations
+        self.deadline = time.monotonic() + 60.0
+        self.time_limit = 60.0
+
+    def start_test(self, seconds: float) -> None:
+        self.time_limit = seconds
+        self.deadline = time.monotonic() + seconds
+
+    def _reply(self, request: CallFunction | ReadConstant, what: str) -> Returned:
+        remaining = max(0.05, self.deadline - time.monotonic())
+        return self.session.ask(self.module, request, remaining, what)
+
+    def call(self, function: str, *args: Any, watch: bool = False) -> Call:
+        static = self.violations.get(function, []) + self.violations.get(None, [])
+        if static:
+            raise GradingFailure(
+                Feedback(kind="rule", message=f"{function} breaks a rule of the contract: " + "; ".join(static[:3]))
+            )
+        request = CallFunction(
+            module=self.module, function=function, args=list(args), cpu_seconds=self.time_limit, watch=watch
+        )
+        reply = self._reply(request, function)
+        mutated = self._mutated(function, args, reply) if watch else []
+        return Call(value=reply.value, mutated=mutated)
+
+    def _mutated(self, function: str, args: tuple[Any, ...], reply: Returned) -> list[int]:
+        """Which arguments differ from what the grader sent, judged here from the arguments the worker sent back."""
+        if len(reply.args) != len(args):
+            raise GradingFailure(
+                Feedback(
+                    kind="exception",
+                    message=f"the worker running {function} sent back {len(reply.args)} arguments for "
+                    f"{len(args)}: code must not interfere with the grader",
+                )
+            )
+        return [i for i, (before, after) in enumerate(zip(args, reply.args, strict=True)) if not same(before, after)]
+
+    def constant(self, name: str) -> Any:
+        return self._reply(ReadConstant(module=self.module, name=name), name).value
