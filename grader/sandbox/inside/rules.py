@@ -12,10 +12,10 @@ student code to find and turn back on.
   no Python object is left whose release would restore the original kernels.
 - ``no_autograd``: gradient mode (and forward-mode AD) is switched off, and every way to switch it on
   (``torch._C._set_grad_enabled``, ``_set_fwd_grad_enabled``, ``_InferenceMode(False)``, ``_enter_dual_level``)
-  is replaced, in every module dictionary, list and set that held it, by a function that raises: with no
-  gradient mode no graph is recorded, so ``backward``, ``torch.autograd.grad``, ``torch.func`` and the rest
-  have nothing to work on. The worker may start no thread (a new thread would begin with gradient mode on):
-  the grader's system-call filter for such workers refuses them.
+  is replaced, in every dictionary, list and set that held it when the zygote started, by a function that
+  raises: with no gradient mode no graph is recorded, so ``backward``, ``torch.autograd.grad``, ``torch.func``
+  and the rest have nothing to work on. The worker may start no thread (a new thread would begin with gradient
+  mode on): the grader's system-call filter for such workers refuses them.
 
 What this cannot stop: native code calling into libtorch directly (``ctypes``), and Python reimplementations
 that ship with torch (``torch._decomp``'s GRU cell): the static check (:mod:`grader.rules`) refuses both by
@@ -28,6 +28,7 @@ import ctypes
 import gc
 import re
 import warnings
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -72,50 +73,71 @@ class InferenceModeOnly:
         return None
 
 
-def forbid_recurrent_ops() -> None:
+@dataclass(frozen=True)
+class Targets:
+    """What the rules replace, found once in the zygote (its lookups would cost every worker milliseconds): the
+    recurrent operators, and every dictionary, list and set that holds one of gradient mode's switches."""
+
+    ops: list[tuple[str, str]]
+    holders: list[Any]
+
+
+def switches() -> list[Any]:
+    """The functions and the class through which gradients (or forward-mode AD) can be switched on."""
+    return [getattr(torch._C, name) for name in (*OFF_SWITCHES, "_InferenceMode", "_enter_dual_level")]
+
+
+def prepare() -> Targets:
+    """In the zygote, once torch is imported: find the :class:`Targets`."""
+    ops = [
+        (namespace, op)
+        for namespace, _, op in (name.partition("::") for name in torch._C._dispatch_get_all_op_names())
+        if namespace in ("aten", "quantized") and RECURRENT_OP.search(op)
+    ]
+    found = switches()
+    holders = [h for h in gc.get_referrers(*found) if h is not found and isinstance(h, dict | list | set)]
+    return Targets(ops=ops, holders=holders)
+
+
+SWITCHED_OFF = (only_off, only_off, InferenceModeOnly, autograd_refused)
+"""What replaces each of :func:`switches`, in order."""
+
+
+def forbid_recurrent_ops(targets: Targets) -> None:
     """Replace every recurrent operator of the ``aten`` and ``quantized`` namespaces in the dispatcher."""
     libraries = {namespace: torch._C._dispatch_library("IMPL", namespace, "") for namespace in ("aten", "quantized")}
     keys = [torch._C.DispatchKey.__members__[key] for key in DISPATCH_KEYS]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # "overriding a previously registered kernel": that is the point
-        for name in torch._C._dispatch_get_all_op_names():
-            namespace, _, op = name.partition("::")
-            if namespace in libraries and RECURRENT_OP.search(op):
-                for key in keys:
-                    libraries[namespace].impl(op, key, recurrent_op_refused)
+        for namespace, op in targets.ops:
+            for key in keys:
+                libraries[namespace].impl(op, key, recurrent_op_refused)
     for library in libraries.values():
         ctypes.pythonapi.Py_IncRef(ctypes.py_object(library))  # never released: the kernels stay replaced
 
 
-def lock_autograd_off() -> None:
+def lock_autograd_off(targets: Targets) -> None:
     """Switch gradients off for good and replace each of their switches wherever it is held."""
     torch._C._set_grad_enabled(False)
     torch._C._set_fwd_grad_enabled(False)
-    replacements: dict[int, Any] = {id(getattr(torch._C, name)): only_off for name in OFF_SWITCHES}
-    replacements[id(torch._C._InferenceMode)] = InferenceModeOnly
-    replacements[id(torch._C._enter_dual_level)] = autograd_refused
-    originals = [getattr(torch._C, name) for name in (*OFF_SWITCHES, "_InferenceMode", "_enter_dual_level")]
-    gc.unfreeze()  # the zygote froze what it imported, which hides it from get_referrers; frozen again below
-    for holder in gc.get_referrers(*originals):
-        if holder is originals:
-            continue
+    originals = switches()
+    replacements = {id(old): new for old, new in zip(originals, SWITCHED_OFF, strict=True)}
+    for holder in targets.holders:
         if isinstance(holder, dict):
-            for key, value in list(holder.items()):
-                if id(value) in replacements and any(value is o for o in originals):
-                    holder[key] = replacements[id(value)]
+            for key in [key for key, value in holder.items() if id(value) in replacements]:
+                holder[key] = replacements[id(holder[key])]
         elif isinstance(holder, list):
-            holder[:] = [replacements[id(v)] if any(v is o for o in originals) else v for v in holder]
-        elif isinstance(holder, set):
-            for value in [v for v in holder if any(v is o for o in originals)]:
+            holder[:] = [replacements.get(id(value), value) for value in holder]
+        else:
+            for value in [value for value in holder if id(value) in replacements]:
                 holder.discard(value)
                 holder.add(replacements[id(value)])
     originals.clear()
-    gc.freeze()
 
 
-def enforce(rules: dict[str, bool]) -> None:
+def enforce(rules: dict[str, bool], targets: Targets) -> None:
     """Make ``rules`` true in this process, before student code runs."""
     if rules.get("no_recurrent_modules"):
-        forbid_recurrent_ops()
+        forbid_recurrent_ops(targets)
     if rules.get("no_autograd"):
-        lock_autograd_off()
+        lock_autograd_off(targets)

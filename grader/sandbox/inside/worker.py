@@ -19,6 +19,7 @@ import os
 import resource
 import sys
 import traceback
+from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
@@ -28,6 +29,8 @@ from grader.sandbox.inside.protocol import CallFunction, Import, Raised, ReadCon
 MAX_PRINTED = 8192
 AUTOGRAD_OFF = "does not require grad"
 """How torch words a backward pass over a graph it never recorded: where gradients are off for good, a rule."""
+NO_THREAD = "can't start new thread"
+"""How Python words a thread the system-call filter refused (:func:`grader.sandbox.seccomp.thread_filter`)."""
 
 
 class CappedText(io.StringIO):
@@ -71,6 +74,9 @@ class WorkerServer:
             return self.failure("rule", f"{what} broke a rule of the contract: {error}", error, filename)
         if self.rules.get("no_autograd") and AUTOGRAD_OFF in str(error):
             message = f"{what} used autograd, which is off in this module ({rules.RULE_NAMES['no_autograd']})"
+            return self.failure("rule", message, error, filename)
+        if self.rules.get("no_autograd") and NO_THREAD in str(error):
+            message = f"{what} started a thread, which would switch gradients on ({rules.RULE_NAMES['no_autograd']})"
             return self.failure("rule", message, error, filename)
         if isinstance(error, MemoryError) or "can't allocate memory" in str(error) or "not enough memory" in str(error):
             return self.failure("resources", f"{what} ran out of memory: {text[:300]}", error, filename)
@@ -173,14 +179,14 @@ def write_sources(sources: dict[str, str], scratch: str) -> str:
     return folder
 
 
-def serve(in_fd: int, out_fd: int, scratch: str, confine_threads: Any) -> None:
+def serve(in_fd: int, out_fd: int, scratch: str, targets: rules.Targets, confine_threads: Callable[[], None]) -> None:
     """Answer one submission's requests until the grader closes the channel. The first message is its
     :class:`Setup`: its rules are in force (``confine_threads()`` refuses new threads where gradients are off)
     before the modules are even written."""
     setup: Setup = protocol.receive(in_fd, (Setup,))
     if setup.max_processes:
         resource.setrlimit(resource.RLIMIT_NPROC, (setup.max_processes, setup.max_processes))
-    rules.enforce(setup.rules)
+    rules.enforce(setup.rules, targets)
     if setup.rules.get("no_autograd"):
         confine_threads()
     worker = WorkerServer(write_sources(setup.sources, scratch), setup.rules)

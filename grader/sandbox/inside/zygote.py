@@ -34,7 +34,7 @@ from typing import Any
 
 import torch
 
-from grader.sandbox.inside import protocol, wire
+from grader.sandbox.inside import protocol, rules, wire
 from grader.sandbox.inside.protocol import Fork, Forked, Reap, Reaped, Retire, ZygoteReady
 from grader.sandbox.inside.worker import serve
 
@@ -227,6 +227,7 @@ class ZygoteServer:
         self.program = None if program is None else ctypes.create_string_buffer(program, len(program))
         self.threads = None if threads is None else ctypes.create_string_buffer(threads, len(threads))
         self.child: int | None = None
+        self.targets = rules.prepare()
         self.keep = mounts_below(scratch)
         self.inherited = inheritance()
 
@@ -274,7 +275,7 @@ class ZygoteServer:
             os.dup2(output, 1)
             os.dup2(output, 2)
             os.close(output)
-            serve(requests, replies, str(self.scratch), self.confine_threads)
+            serve(requests, replies, str(self.scratch), self.targets, self.confine_threads)
         except BaseException:  # the worker's own failures end it; the grader sees the exit code
             code = 70
         finally:
