@@ -13,7 +13,7 @@ from grader.sandbox.inside.protocol import CallFunction, Raised, Returned
 from grader.sandbox.worker_client import WorkerClient
 from grader.spec import Rules
 
-ROUTES = r'''
+ROUTES = r"""
 import gc, threading
 import torch
 
@@ -149,7 +149,7 @@ def jit_operation():
 
 def plain_ops():
     return torch.tanh(X @ W_IH.T).shape[1]
-'''
+"""
 
 AUTOGRAD_ROUTES = [
     "through_set_grad_enabled",
@@ -235,5 +235,6 @@ def test_without_rules_every_route_works() -> None:
 )
 def test_native_code_is_a_breach_in_a_ruled_module(source: str) -> None:
     """ctypes can call libtorch's own C++ (``c10::GradMode::set_enabled``) past every run-time rule."""
-    assert any("native code" in m for ms in static_violations(source, Rules(no_autograd=True), "bptt.py").values() for m in ms)
+    found = static_violations(source, Rules(no_autograd=True), "bptt.py")
+    assert any("native code" in message for messages in found.values() for message in messages), found
     assert not static_violations(source, Rules(), "shapes.py")
