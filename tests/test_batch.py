@@ -66,6 +66,7 @@ def kinds(outcome: Outcome) -> set[str]:
     return {t.feedback.kind for a in outcome.report.assignments for t in a.tests if t.feedback}
 
 
+@pytest.mark.slow
 def test_hostile_submissions_cost_only_their_own_grade(tmp_path: Path):
     folder = good_class(tmp_path / "class", 50)
     for name in ("infinite_loop", "memory_hog"):
@@ -92,6 +93,7 @@ def test_hostile_submissions_cost_only_their_own_grade(tmp_path: Path):
     assert "bad_archive" in (tmp_path / "summary.html").read_text()
 
 
+@pytest.mark.slow
 def test_unchanged_submissions_are_skipped_unless_regraded(tmp_path: Path):
     folder = good_class(tmp_path / "class", 2)
     db = tmp_path / "gb.sqlite"
@@ -137,6 +139,7 @@ def test_ctrl_c_keeps_what_was_graded(tmp_path: Path):
     assert all(o.status == "graded" for o in kept)
 
 
+@pytest.mark.slow
 def test_a_dask_cluster_gives_the_same_results(tmp_path: Path):
     distributed = pytest.importorskip("distributed")
     folder = good_class(tmp_path / "class", 2)

@@ -53,9 +53,10 @@ def test_the_sandbox_mounts_only_the_untrusted_side_of_the_grader():
 
 
 def test_the_zygote_boots_from_the_untrusted_side():
-    """The sandbox's command line imports the zygote, and the zygote reaches the worker and the protocol only."""
+    """The sandbox runs the zygote, which reaches the worker, its rules and the protocol only."""
     assert grader_imports(INSIDE / "zygote.py") == {
         "grader.sandbox.inside.protocol",
+        "grader.sandbox.inside.rules",
         "grader.sandbox.inside.wire",
         "grader.sandbox.inside.worker",
     }

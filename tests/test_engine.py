@@ -9,8 +9,10 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from click.testing import CliRunner
 from conftest import GRADER, ROOT
 
+from grader.cli import main
 from grader.engine import grade_submission
 from grader.feedback import GradingFailure
 from grader.formats import FORMATS, render
@@ -81,6 +83,7 @@ def test_a_missing_module_leaves_its_assignment_out(tmp_path: Path, course: Cour
     assert report.percent == pytest.approx(100.0)
 
 
+@pytest.mark.slow
 def test_assignment_option_narrows_the_grading(tmp_path: Path):
     out = tmp_path / "r.json"
     result = grader("run", str(ROOT / "reference"), "--assignment", "shapes", "--format", "json", "-o", str(out))
@@ -99,12 +102,14 @@ def test_assignment_option_narrows_the_grading(tmp_path: Path):
     ],
 )
 def test_unusable_submission_is_a_clear_error_with_exit_code_2(tmp_path: Path, make, message: str):
-    result = grader("run", str(make(tmp_path)))
-    assert result.returncode == 2
+    """In-process: no sandbox starts for a submission that cannot be read."""
+    result = CliRunner().invoke(main, ["run", str(make(tmp_path))])
+    assert result.exit_code == 2, result.output
     assert message in result.stderr
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_fail_under_sets_the_exit_code():
     typical = str(ROOT / "tests" / "submissions" / "typical")
     assert grader("run", typical, "--format", "json", "--fail-under", "50").returncode == 0

@@ -92,6 +92,7 @@ def test_setup_installs_bubblewrap_torch_s_cpu_build_then_the_pinned_grader_from
     assert torch < grader and '"$source_dir"/grader-*.whl' in setup
 
 
+@pytest.mark.slow
 def test_run_autograder_gives_the_reference_full_marks(autograder, tmp_path):
     root = unpack(autograder, tmp_path)
     for name in ASSIGNMENTS:

@@ -18,6 +18,8 @@ from conftest import GRADER, ROOT
 from grader.sandbox.bubblewrap import bwrap_problem
 from grader.sandbox.session import TIMEOUTS_BEFORE_GIVING_UP
 
+pytestmark = pytest.mark.slow  # every test here grades through the real command line
+
 REDTEAM = ROOT / "tests" / "submissions" / "redteam"
 SECRET = "redteam-secret-7f3a"
 ALL = {"cell", "forward", "readout", "scalar"}

@@ -20,7 +20,10 @@ from grader.sandbox.outcome import Status
 from grader.sandbox.session import TIMEOUTS_BEFORE_GIVING_UP
 from grader.sandbox.worker_client import WorkerClient
 
-pytestmark = pytest.mark.skipif(bwrap_problem() is not None, reason=f"needs bubblewrap: {bwrap_problem()}")
+pytestmark = [
+    pytest.mark.skipif(bwrap_problem() is not None, reason=f"needs bubblewrap: {bwrap_problem()}"),
+    pytest.mark.slow,
+]
 
 HONEST = (ROOT / "reference" / "rnn_forward.py").read_text()
 JAM = '''

@@ -45,6 +45,8 @@ from grader.batch.outcome import Outcome
 from grader.sandbox.bubblewrap import bwrap_problem
 from grader.starter import strip_solutions
 
+pytestmark = pytest.mark.slow  # every test here grades through the real command line
+
 FIXTURES = ROOT / "tests" / "submissions" / "redteam_trusted"
 SNOOP = (FIXTURES / "snoop.py").read_text(encoding="utf-8")
 ENV_SECRET = "rt-env-secret-5b9e1c"
@@ -763,7 +765,6 @@ def markup_zip(path: Path, member: str) -> None:
         archive.writestr(member, "not a module\n")
 
 
-@pytest.mark.slow
 def test_batch_grades_a_class_of_hostile_names_links_courses_and_sizes(tmp_path: Path):
     """Holes 1, 2, 4 and 6 through ``grader batch``, run twice, and ``gradebook export``: a module that links to
     the reference beside an honest one, a student folder that brings its own course, rich markup in a folder's and

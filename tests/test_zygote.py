@@ -352,6 +352,7 @@ def change_from_outside(zygote: ZygoteClient) -> list[str]:
     return changes
 
 
+@pytest.mark.slow
 def test_a_zygote_whose_inheritance_changed_is_replaced_before_the_next_fork() -> None:
     first = sandbox()
     before = call(first, "look")

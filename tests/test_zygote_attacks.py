@@ -14,6 +14,8 @@ from conftest import GRADER, ROOT
 
 from grader.batch.gradebook import Gradebook
 
+pytestmark = pytest.mark.slow  # every test here grades through the real command line
+
 ASSIGNMENTS = ["rnn_forward", "gated_cells"]
 ATTACK = '''
 import os as _os
