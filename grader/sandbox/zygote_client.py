@@ -140,8 +140,9 @@ class ZygoteClient:
         if not self.alive or self.control is None:
             raise SandboxError("the worker's sandbox is gone")
         try:
+            self.control.settimeout(timeout)  # a zygote that stops reading cannot hold the grader either
             socket.send_fds(self.control, [protocol.frame(message)], fds)
-        except OSError as error:
+        except OSError as error:  # TimeoutError included
             self.kill(f"its control socket failed: {error}")
             raise SandboxError(f"the worker's sandbox is gone: {error}") from None
         return self._answer(time.monotonic() + timeout, expected)
