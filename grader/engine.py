@@ -21,7 +21,7 @@ from grader.limits import Limits
 from grader.results import AssignmentResult, GradingReport
 from grader.rules import static_violations
 from grader.runner import grade_assignment
-from grader.sandbox.session import SandboxedStudent, SubmissionSession, rule_set
+from grader.sandbox.session import SandboxedStudent, SubmissionSession, grading_order
 from grader.spec import Assignment, Course
 from grader.student import import_module_from
 
@@ -107,8 +107,7 @@ def grade_submission(
     session = SubmissionSession({name: m.source for name, m in modules.items()}, rules, limits or Limits())
     results: dict[str, AssignmentResult] = {}
     trusted = not course.bundle  # a bundle grading itself: nothing of it is imported but its public tests
-    # modules of one rule set share a worker: graded together, they need as few workers as there are rule sets
-    order = sorted(assignments, key=lambda name: sorted(rule_set(rules.get(name, {}))))
+    order = grading_order(rules, list(assignments))  # as few workers as the rules allow; reported in course order
     try:
         for name in order:
             assignment = assignments[name]
@@ -137,11 +136,12 @@ def grade_submission(
         session.close()
     notes = []
     graded = [results[name] for name in assignments if name in results]
-    not_counted = sum(t.status == "error" for a in graded for task in a.tasks for t in task.tests)
+    not_counted = sum(t.status == "error" for a in graded for t in a.tests)
     if not_counted:
         notes.append(
-            f"incomplete: {not_counted} test(s) could not run because of a problem in the course or the grader; they "
-            "are not counted (neither earned nor lost) and the instructor has been told"
+            f"incomplete: {not_counted} test(s) could not run because of a problem in the course, the grader or its "
+            "sandbox; they are not counted (neither earned nor lost), the instructor has been told, and they are "
+            "retried when the class is graded again"
         )
     if session.isolation.level != "bubblewrap":
         notes.append("student code ran without bubblewrap: " + session.isolation.details[0])

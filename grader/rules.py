@@ -17,7 +17,8 @@ torch (``torch.zeros(3, requires_grad=True)``). A method called on anything else
 ``obj.gru_cell(x)``, and so also a tensor's ``.backward()``, ``.requires_grad_()`` or
 ``.requires_grad = True``) cannot be pinned without running the code: it is left to the worker's run-time
 rules (:mod:`grader.sandbox.inside.rules`), which hold for every real tensor use. In a module with a rule, native
-code (``import ctypes``, ``cffi``) is a breach: it could call into torch's own library past them.
+code (``import ctypes``, ``cffi``, and ``.ctypes`` of any object, which torch re-exports) is a breach: it could
+call into torch's own library past them.
 
 A name computed at run time on torch is a breach by itself, since no reading can tell what it names:
 ``getattr(torch, "auto" + "grad")``, ``__import__(name)``, ``importlib.import_module("torch." + name)``,
@@ -68,6 +69,9 @@ RECURRENT = {
     "lstm",
     "lstm_cell",
 }
+PYTHON_RECURRENT = ("torch._decomp", "torch.export", "torch.ao.nn.quantizable", "torch.ao.nn.quantized")
+"""Where torch writes recurrent cells in Python (``torch._decomp.decompositions.gru_cell``): their names are refused."""
+RECURRENT_NAME = re.compile(r"rnn|gru|lstm", re.IGNORECASE)
 AUTOGRAD = {"autograd", "backward", "requires_grad", "requires_grad_", "enable_grad", "set_grad_enabled"}
 AUTOGRAD_MODULES = ("torch.func", "torch._functorch", "functorch")
 GRAD_OFF = {"no_grad", "inference_mode"}
@@ -103,13 +107,17 @@ def rooted(path: str | None) -> bool:
 def broken_rules(path: str, rules: Rules) -> list[str]:
     """The rules that the object at the dotted ``path`` (``torch.nn.GRU``) breaks; none outside torch, but for
     native code (``ctypes``), which can call into torch's own library past every rule."""
-    if path.split(".")[0] in NATIVE and (rules.no_recurrent_modules or rules.no_autograd):
+    parts = path.split(".")
+    native = parts[0] in NATIVE or (parts[0] in ROOTS and NATIVE.intersection(parts))  # torch.ctypes re-exports it
+    if native and (rules.no_recurrent_modules or rules.no_autograd):
         return [f"native code, which can reach torch past the rules ({active_rules(rules)})"]
     if not rooted(path):
         return []
     parts = path.split(".")
     broken = []
-    if rules.no_recurrent_modules and RECURRENT.intersection(parts[1:]):
+    if rules.no_recurrent_modules and (
+        RECURRENT.intersection(parts[1:]) or (within(path, PYTHON_RECURRENT) and RECURRENT_NAME.search(parts[-1]))
+    ):
         broken.append(RULE_NAMES["no_recurrent_modules"])
     if (
         rules.no_autograd
@@ -486,7 +494,9 @@ class Scanner(ast.NodeVisitor):
 
     def visit_Attribute(self, node: ast.Attribute) -> None:
         path = self.resolve(node)
-        if path is None:
+        if path is None and node.attr in NATIVE and (self.rules.no_autograd or self.rules.no_recurrent_modules):
+            self.breach(node, f"torch.{node.attr}")  # any object's ctypes (torch re-exports it): native code
+        elif path is None:
             self.generic_visit(node)
         elif self.namespace(path):
             self.computed(node, LOOKUP)

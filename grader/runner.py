@@ -89,10 +89,10 @@ def feedback_for(error: BaseException, phase: str, returned: bool) -> tuple[Feed
     :data:`NOT_COUNTED`, never a path, a frame or a line of the grader, the course or a hidden test.
     """
     if isinstance(error, GradingFailure):
-        return error.feedback, None
+        return error.feedback, sandbox_failure(error.feedback)
     in_flight = student_failure(error)
     if in_flight is not None:  # the grader broke while it described the student's failure: still the student's
-        return in_flight.feedback, None
+        return in_flight.feedback, sandbox_failure(in_flight.feedback)
     if isinstance(error, AssertionError):
         return Feedback(kind="value", message=bounded(str(error)) or "an assertion failed"), None
     if returned and phase == "call" and not isinstance(error, CourseError):
@@ -103,6 +103,11 @@ def feedback_for(error: BaseException, phase: str, returned: bool) -> tuple[Feed
         return Feedback(kind="type", message=message), None
     trace = "".join(traceback.format_exception(type(error), error, error.__traceback__))
     return Feedback(kind="error", message=NOT_COUNTED), f"in its {phase} phase:\n{trace}"
+
+
+def sandbox_failure(feedback: Feedback) -> str | None:
+    """What the instructor reads when the sandbox, not the student's code, failed a test (not counted)."""
+    return f"the sandbox failed: {feedback.message}" if feedback.kind == "sandbox" else None
 
 
 def student_failure(error: BaseException) -> GradingFailure | None:
@@ -164,9 +169,8 @@ def status(outcome: Outcome) -> Status:
 
 
 def counted(outcome: Outcome) -> bool:
-    """Whether the test counts toward the score: all but those the course failed (:data:`NOT_COUNTED`) and those
-    the sandbox could not run (never the student's doing)."""
-    return outcome.course_error is None and not (outcome.feedback and outcome.feedback.kind == "sandbox")
+    """Whether the test counts toward the score: all but those the course or the sandbox failed."""
+    return outcome.course_error is None
 
 
 def score(assignment: Assignment, outcomes: list[Outcome]) -> AssignmentResult:

@@ -231,6 +231,9 @@ def test_without_rules_every_route_works() -> None:
         "import cffi\n",
         "def f():\n    import _ctypes\n",
         "def f():\n    return __import__('ctypes')\n",
+        "import torch\n\ndef f():\n    return torch.ctypes.CDLL(None)\n",
+        "from torch import ctypes\n",
+        "import torch\n\n_T = [torch][0]\n\ndef f():\n    return _T.ctypes\n",
     ],
 )
 def test_native_code_is_a_breach_in_a_ruled_module(source: str) -> None:
@@ -238,3 +241,48 @@ def test_native_code_is_a_breach_in_a_ruled_module(source: str) -> None:
     found = static_violations(source, Rules(no_autograd=True), "bptt.py")
     assert any("native code" in message for messages in found.values() for message in messages), found
     assert not static_violations(source, Rules(), "shapes.py")
+
+
+STASH = """
+import torch
+import torch._decomp.decompositions as decompositions
+
+KEPT = (decompositions.gru_cell, torch._VF.gru_cell, torch.gru_cell, torch.nn.GRUCell(3, 4))
+
+
+def shapes():
+    return [tuple(p.shape) for p in KEPT[3].parameters()]
+"""
+USES_THE_STASH = """
+import torch
+from stash import KEPT
+
+X, H = torch.ones(1, 3), torch.zeros(1, 4)
+W_IH, W_HH = torch.ones(12, 3), torch.ones(12, 4)
+
+
+def through(index):
+    if index == 0:
+        return KEPT[0](X, H, W_IH, None, W_HH, None).tolist()
+    if index == 3:
+        return KEPT[3](X, H).tolist()
+    return KEPT[index](X, H, W_IH, W_HH, None, None).tolist()
+"""
+
+
+def test_a_worker_that_takes_on_no_recurrent_modules_late_leaves_nothing_kept_before_usable() -> None:
+    """Modules without the rule run first in the same worker (one fork less per submission); what their code kept
+    of torch's recurrent cells (a Python one in a tuple, builtins, a layer) raises once the worker takes the rule
+    on, because the operators are replaced in the dispatcher and Python cells are disarmed in place."""
+    worker = WorkerClient({"stash": STASH, "ruled": USES_THE_STASH}, {}, Limits())
+    try:
+        call = CallFunction(module="stash", function="shapes", args=[], cpu_seconds=20.0, watch=False)
+        assert isinstance(worker.ask(call, timeout=60.0).reply, Returned), "without the rule the layer works"
+        worker.tighten({"no_recurrent_modules": True})
+        assert worker.started, "the worker took the rule on"
+        for index in range(4):
+            call = CallFunction(module="ruled", function="through", args=[index], cpu_seconds=20.0, watch=False)
+            reply = worker.ask(call, timeout=60.0).reply
+            assert isinstance(reply, Raised) and reply.kind == "rule", (index, reply)
+    finally:
+        worker.close()

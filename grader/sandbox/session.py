@@ -11,6 +11,7 @@ from grader.feedback import Feedback, GradingFailure
 from grader.limits import Limits
 from grader.sandbox.bubblewrap import Isolation, isolation
 from grader.sandbox.inside.protocol import CallFunction, Import, Raised, ReadConstant, Returned
+from grader.sandbox.inside.rules import TIGHTENABLE
 from grader.sandbox.outcome import Outcome, Status
 from grader.sandbox.worker_client import WorkerClient
 from grader.student import Call, same
@@ -26,9 +27,17 @@ def rule_set(rules: dict[str, bool]) -> frozenset[str]:
     return frozenset(name for name, on in rules.items() if on)
 
 
+def grading_order(rules: dict[str, dict[str, bool]], names: list[str]) -> list[str]:
+    """``names`` ordered so that each module's rules include those of the modules before it where they can: a
+    worker only ever takes rules on."""
+    return sorted(names, key=lambda name: (len(rule_set(rules.get(name, {}))), sorted(rule_set(rules.get(name, {})))))
+
+
 class SubmissionSession:
-    """The workers of one submission: one per rule set (a rule is made true for a worker's whole life, so modules
-    with other rules need another worker), one alive at a time, each replaced whenever it hangs or dies.
+    """The workers of one submission, one alive at a time, each replaced whenever it hangs or dies. A rule is made
+    true for a worker's whole life, so a module with other rules needs another worker, unless the current one can
+    take them on (:data:`TIGHTENABLE`); graded from the fewest rules to the most (:func:`grading_order`), a full
+    submission needs two.
 
     A module whose import hangs or kills the worker is remembered, so that its later calls fail at once instead of
     restarting the worker for each test; so is a function that ran out of time or ended the worker in
@@ -47,12 +56,19 @@ class SubmissionSession:
         self.timeouts: dict[str, int] = {}
         self.printed: dict[str, str] = {}
         self.worker_output = ""
+        self.sandbox_failed: Feedback | None = None
+        """Set once no worker could be started: every later call fails at once, not counted, instead of waiting."""
 
     def worker_for(self, module: str) -> WorkerClient:
-        """The worker of ``module``'s rule set, replacing the current one when that serves another set."""
+        """The worker of ``module``'s rule set: the current one, after it took on the rules it lacks where it can
+        (:data:`TIGHTENABLE`), else a fresh one."""
         wanted = self.rules.get(module, frozenset())
-        if self.worker is not None and rule_set(self.worker.rules) != wanted:
-            self._retire()
+        if self.worker is not None:
+            current = rule_set(self.worker.rules)
+            if current < wanted and wanted - current <= TIGHTENABLE:
+                self.worker.tighten({name: True for name in sorted(wanted - current)})
+            elif current != wanted:
+                self._retire()
         if self.worker is None:
             self.worker = WorkerClient(self.sources, {name: True for name in sorted(wanted)}, self.limits)
         return self.worker
@@ -63,6 +79,8 @@ class SubmissionSession:
         The module is imported by a request of its own first, so that a hang or an exit is charged to the import
         or to the call, whichever it happened in.
         """
+        if self.sandbox_failed is not None:
+            raise GradingFailure(self.sandbox_failed)
         if module in self.broken_imports:
             raise GradingFailure(self.broken_imports[module])
         function = f"{module}.{what}"
@@ -115,9 +133,10 @@ class SubmissionSession:
                     traceback=clean_text(reply.traceback, 4000) or None,
                 )
             )
-        if outcome.status is Status.SANDBOX_ERROR:
+        if outcome.status is Status.SANDBOX_ERROR:  # tried twice: the rest of the submission is not tried again
             message = f"the grader could not run your code (not your fault; ask for a regrade): {outcome.message}"
-            raise GradingFailure(Feedback(kind="sandbox", message=message))
+            self.sandbox_failed = Feedback(kind="sandbox", message=message)
+            raise GradingFailure(self.sandbox_failed)
         if outcome.status is Status.PROTOCOL_ERROR:
             message = f"the worker running {what} {outcome.message}: code must not interfere with the grader"
             raise GradingFailure(Feedback(kind="exception", message=message))

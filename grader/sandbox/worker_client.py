@@ -12,7 +12,16 @@ import time
 from grader.escape import clean_text
 from grader.limits import Limits
 from grader.sandbox.inside import protocol, wire
-from grader.sandbox.inside.protocol import CallFunction, Import, Raised, ReadConstant, Ready, Returned, Setup
+from grader.sandbox.inside.protocol import (
+    CallFunction,
+    Import,
+    Raised,
+    ReadConstant,
+    Ready,
+    Returned,
+    Setup,
+    Tighten,
+)
 from grader.sandbox.outcome import Outcome, Status
 from grader.sandbox.zygote_client import ZYGOTES, SandboxError, ZygoteClient, drain
 
@@ -66,6 +75,21 @@ class WorkerClient:
             self.kill()
             raise SandboxError(f"the worker did not start: {error}; its output: {self.printed()}") from None
 
+    def tighten(self, rules: dict[str, bool]) -> None:
+        """Take on ``rules`` as well (only :data:`~grader.sandbox.inside.rules.TIGHTENABLE` ones) for the rest of the
+        worker's life. A worker that does not confirm in time is killed: the next call starts a fresh one, which
+        has them from its start."""
+        self.rules = {**self.rules, **rules}
+        if not self.started:
+            return
+        assert self.pipes is not None
+        deadline = time.monotonic() + self.limits.startup_seconds
+        try:
+            protocol.send(self.pipes[0], Tighten(rules=rules), deadline)
+            protocol.receive(self.pipes[1], (Ready,), deadline)
+        except (OSError, EOFError, TimeoutError, wire.WireError, protocol.ProtocolError):
+            self.kill()
+
     def printed(self) -> str:
         """What the worker wrote to its stdout and stderr outside of calls, made safe and capped."""
         return clean_text(bytes(self.output), self.limits.max_output_bytes)
@@ -91,16 +115,23 @@ class WorkerClient:
             self.kill()
             return Outcome(Status.TIMEOUT, f"did not finish within {timeout:.3g} s")
         except (EOFError, BrokenPipeError):
-            return self._death()
+            return self._death(min(5.0, max(0.05, deadline - time.monotonic())))
         except (wire.WireError, protocol.ProtocolError) as error:
             self.kill()
             problem = clean_text(str(error), 300)
             return Outcome(Status.PROTOCOL_ERROR, f"sent a reply the grader cannot read ({problem})")
         return Outcome(Status.OK if isinstance(reply, Returned) else Status.STUDENT_ERROR, reply=reply)
 
-    def _death(self) -> Outcome:
-        """Why the worker closed its channel: its exit status, after a few seconds' grace to exit by itself."""
-        status = self.kill(grace=5.0)
+    def _death(self, grace: float) -> Outcome:
+        """Why the worker closed its channel: its exit status, given what is left of the call's time (at most 5 s)
+        to exit by itself. One that had to be killed closed the channel and ran on: a timeout."""
+        status, killed = self.kill(grace)
+        if killed:  # still running when the call's time was up, its channel to the grader closed
+            return Outcome(
+                Status.TIMEOUT,
+                "did not finish within the test's time, and closed the worker's channel to the grader (a module must "
+                "leave the grader's file descriptors alone)",
+            )
         code = os.waitstatus_to_exitcode(status) if status is not None else -signal.SIGKILL
         number = -code if code < 0 else 0
         if number == signal.SIGXCPU:
@@ -113,12 +144,14 @@ class WorkerClient:
             return Outcome(Status.DIED, f"crashed with signal {signal.Signals(number).name}")
         return Outcome(Status.DIED, f"ended the worker process (exit code {code}); a module must not exit")
 
-    def kill(self, grace: float = 0.0) -> int | None:
-        """End the worker and everything it started; its wait status when the zygote could tell."""
-        status = None
+    def kill(self, grace: float = 0.0) -> tuple[int | None, bool]:
+        """End the worker and everything it started; its wait status when the zygote could tell, and whether it was
+        still running after ``grace`` seconds (then killed)."""
+        status, killed = None, False
         if self.pid is not None and self.zygote is not None:
             with contextlib.suppress(SandboxError):
-                status = self.zygote.reap(self.pid, grace).status
+                reaped = self.zygote.reap(self.pid, grace)
+                status, killed = reaped.status, reaped.killed
         self.pid = None
         for fd in self.pipes or ():
             with contextlib.suppress(OSError):
@@ -127,9 +160,14 @@ class WorkerClient:
         if self.drainer is not None:
             self.drainer.join(timeout=1.0)
             self.drainer = None
-        return status
+        return status, killed
 
     def close(self) -> None:
+        """End the worker; its zygote cleans up after it while the grader goes on (:meth:`ZygoteClient.reap_later`)."""
+        if self.pid is not None and self.zygote is not None:
+            with contextlib.suppress(SandboxError):
+                self.zygote.reap_later(self.pid)
+            self.pid = None
         self.kill()
         if self.zygote is not None:
             ZYGOTES.give_back(self.zygote)

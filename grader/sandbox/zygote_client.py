@@ -59,6 +59,8 @@ class ZygoteClient:
         self.control: socket.socket | None = None
         self.folder: Path | None = None
         self.output = bytearray()
+        self.reaping: float | None = None
+        """The deadline of a :meth:`reap_later` whose answer is still to be read."""
         self.retired: str | None = None
 
     @property
@@ -130,13 +132,29 @@ class ZygoteClient:
         killed (its successor starts clean)."""
         reply = self._ask(Reap(pid=pid, grace=grace), [], grace + 10.0, (Reaped,))
         assert isinstance(reply, Reaped)
+        return self._cleaned(reply)
+
+    def reap_later(self, pid: int) -> None:
+        """End worker ``pid`` now and clean up after it while the grader goes on: the answer is read before the
+        zygote's next request (nothing is forked before the cleaning is confirmed)."""
+        self._ask(Reap(pid=pid, grace=0.0), [], 0.0, ())
+        self.reaping = time.monotonic() + 10.0
+
+    def _cleaned(self, reply: Reaped) -> Reaped:
         if not reply.clean:
             self.kill(f"it could not clean up after a worker: {reply.error}")
         return reply
 
     def _ask(
         self, message: Fork | Reap, fds: list[int], timeout: float, expected: tuple[type, ...]
-    ) -> protocol.Control:
+    ) -> protocol.Control | None:
+        """Send ``message`` (with ``fds``) and read the answer of a type in ``expected``; none is read when
+        ``expected`` is empty (:meth:`reap_later`)."""
+        if self.reaping is not None:
+            deadline, self.reaping = self.reaping, None
+            reaped = self._answer(deadline, (Reaped,))
+            assert isinstance(reaped, Reaped)
+            self._cleaned(reaped)
         if not self.alive or self.control is None:
             raise SandboxError("the worker's sandbox is gone")
         try:
@@ -145,7 +163,7 @@ class ZygoteClient:
         except OSError as error:  # TimeoutError included
             self.kill(f"its control socket failed: {error}")
             raise SandboxError(f"the worker's sandbox is gone: {error}") from None
-        return self._answer(time.monotonic() + timeout, expected)
+        return self._answer(time.monotonic() + timeout, expected) if expected else None
 
     def _answer(self, deadline: float, expected: tuple[type, ...]) -> protocol.Control:
         """The zygote's next packet, read by ``deadline`` and of a type in ``expected``; anything else kills it:
@@ -166,6 +184,7 @@ class ZygoteClient:
     def kill(self, reason: str = "closed") -> None:
         """Stop the sandbox; ``reason`` is kept in :attr:`retired` for whoever wonders why it is gone."""
         self.retired = reason
+        self.reaping = None
         if self.process is not None and self.process.poll() is None:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.process.pid, signal.SIGKILL)

@@ -8,9 +8,10 @@ grader's tests, not here.
 
 The grader and a worker: :class:`Setup` (the first message; answered :class:`Ready`), then any of
 :class:`Import`, :class:`CallFunction` and :class:`ReadConstant`, each answered :class:`Returned` or
-:class:`Raised`. The grader and a zygote (one packet each way): :class:`Fork` with three descriptors (requests,
-replies, output), answered :class:`Forked` or :class:`Retire` (the zygote must be replaced); :class:`Reap`,
-answered :class:`Reaped`. A zygote announces itself with :class:`ZygoteReady`.
+:class:`Raised`, and :class:`Tighten`, answered :class:`Ready`. The grader and a zygote (one packet each
+way): :class:`Fork` with three descriptors (requests, replies, output), answered :class:`Forked` or
+:class:`Retire` (the zygote must be replaced); :class:`Reap`, answered :class:`Reaped`. A zygote announces
+itself with :class:`ZygoteReady`.
 """
 
 from __future__ import annotations
@@ -45,6 +46,14 @@ class Setup:
 @dataclass(frozen=True)
 class Import:
     module: str
+
+
+@dataclass(frozen=True)
+class Tighten:
+    """Take on more rules, for the rest of the worker's life (only those of ``rules.TIGHTENABLE``); answered
+    :class:`Ready`."""
+
+    rules: dict[str, bool]
 
 
 @dataclass(frozen=True)
@@ -115,11 +124,13 @@ class Reap:
 
 @dataclass(frozen=True)
 class Reaped:
-    """The worker's wait status (None: it was not the zygote's child) and whether nothing of it is left."""
+    """The worker's wait status (None: it was not the zygote's child), whether the zygote had to kill it (it had not
+    exited within its grace) and whether nothing of it is left."""
 
     status: int | None
     clean: bool
     error: str = ""
+    killed: bool = False
 
 
 @dataclass(frozen=True)
@@ -127,7 +138,7 @@ class ZygoteReady:
     pass
 
 
-Message = Setup | Import | CallFunction | ReadConstant | Ready | Returned | Raised
+Message = Setup | Import | Tighten | CallFunction | ReadConstant | Ready | Returned | Raised
 Control = Fork | Forked | Retire | Reap | Reaped | ZygoteReady
 KNOWN: dict[str, type] = {cls.__name__: cls for cls in typing.get_args(Message) + typing.get_args(Control)}
 

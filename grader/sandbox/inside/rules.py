@@ -1,8 +1,8 @@
 """The contract's rules, made true in a worker before any student code runs there, for the worker's whole life.
 
-A worker serves the modules of one rule set (the grader forks another for each set), so a rule is not a switch
-that a guard turns on around a call: what it forbids is taken out of the process, and nothing is left for
-student code to find and turn back on.
+A worker serves the modules of one rule set (the grader forks another when a module needs a rule the worker
+cannot take on), so a rule is not a switch that a guard turns on around a call: what it forbids is taken out of
+the process, and nothing is left for student code to find and turn back on.
 
 - ``no_recurrent_modules``: every ATen operator of a recurrent layer or cell (``rnn_tanh``, ``gru_cell``,
   ``lstm``, the fused and quantized kernels, ...) is replaced in torch's dispatcher by a kernel that raises
@@ -17,8 +17,12 @@ student code to find and turn back on.
   and the rest have nothing to work on. The worker may start no thread (a new thread would begin with gradient
   mode on): the grader's system-call filter for such workers refuses them.
 
-What this cannot stop: native code calling into libtorch directly (``ctypes``), and Python reimplementations
-that ship with torch (``torch._decomp``'s GRU cell): the static check (:mod:`grader.rules`) refuses both by
+  torch's own recurrent cells written in Python (``torch._decomp.decompositions.gru_cell``, the quantizable
+  LSTM), which the dispatcher never sees, get the refusal's code in place, so every reference to them raises.
+  So this rule can also be taken on by a worker in which unruled modules already ran (:data:`TIGHTENABLE`).
+
+What this cannot stop: native code calling into libtorch directly (``ctypes``), and a Python reimplementation
+in a torch module loaded only after the worker started: the static check (:mod:`grader.rules`) refuses both by
 name, and a computed name, in a module with a rule.
 """
 
@@ -27,6 +31,8 @@ from __future__ import annotations
 import ctypes
 import gc
 import re
+import sys
+import types
 import warnings
 from dataclasses import dataclass
 from typing import Any
@@ -73,18 +79,71 @@ class InferenceModeOnly:
         return None
 
 
-@dataclass(frozen=True)
-class Targets:
-    """What the rules replace, found once in the zygote (its lookups would cost every worker milliseconds): the
-    recurrent operators, and every dictionary, list and set that holds one of gradient mode's switches."""
+PYTHON_RECURRENT = ("torch._decomp.decompositions", "torch.ao.nn.quantizable.modules.rnn", "torch.export._patches")
+"""torch's modules that write recurrent cells and layers in Python, out of the dispatcher's sight."""
 
-    ops: list[tuple[str, str]]
-    holders: list[Any]
+
+def python_recurrent() -> list[Any]:
+    """The recurrent functions and classes that :data:`PYTHON_RECURRENT` modules loaded here define."""
+    found = []
+    for name in PYTHON_RECURRENT:
+        namespace = vars(sys.modules[name]) if name in sys.modules else {}
+        found += [
+            value
+            for key, value in namespace.items()
+            if RECURRENT_OP.search(key.lower())
+            and isinstance(value, types.FunctionType | type)
+            and getattr(value, "__module__", None) == name
+        ]
+    return found
+
+
+def disarmed(*args: Any, **kwargs: Any) -> Any:
+    """The code a disarmed function runs, with its own module's globals: so it names nothing but builtins."""
+    raise RuntimeError(
+        "torch's recurrent layers and cells are not allowed here (no torch recurrent modules or their ops)"
+    )
+
+
+DISARMED = str(
+    RuntimeError("torch's recurrent layers and cells are not allowed here (no torch recurrent modules or their ops)")
+)
+"""The message of :func:`disarmed`, by which the worker tells its refusal from another RuntimeError."""
+
+
+def disarm(value: Any) -> None:
+    """Make a recurrent function of torch's, or a class's constructor and ``forward``, raise wherever it is held
+    (a tuple, a closure, an instance made earlier): the function object itself gets the refusal's code."""
+    functions = [value] if isinstance(value, types.FunctionType) else []
+    if isinstance(value, type):
+        functions = [
+            f for f in (vars(value).get("__init__"), vars(value).get("forward")) if isinstance(f, types.FunctionType)
+        ]
+    for function in functions:
+        if not function.__code__.co_freevars:
+            function.__code__ = disarmed.__code__
+            function.__defaults__ = function.__kwdefaults__ = None
 
 
 def switches() -> list[Any]:
     """The functions and the class through which gradients (or forward-mode AD) can be switched on."""
     return [getattr(torch._C, name) for name in (*OFF_SWITCHES, "_InferenceMode", "_enter_dual_level")]
+
+
+@dataclass(frozen=True)
+class Targets:
+    """What the rules replace, found once in the zygote (its lookups would cost every worker milliseconds): the
+    recurrent operators, and every dictionary, list and set that holds one of gradient mode's switches or one of
+    torch's recurrent cells written in Python."""
+
+    ops: list[tuple[str, str]]
+    switch_holders: list[Any]
+    python_holders: list[Any]
+
+
+def holders_of(objects: list[Any]) -> list[Any]:
+    """Every dictionary, list and set that holds one of ``objects``."""
+    return [h for h in gc.get_referrers(*objects) if h is not objects and isinstance(h, dict | list | set)]
 
 
 def prepare() -> Targets:
@@ -94,35 +153,12 @@ def prepare() -> Targets:
         for namespace, _, op in (name.partition("::") for name in torch._C._dispatch_get_all_op_names())
         if namespace in ("aten", "quantized") and RECURRENT_OP.search(op)
     ]
-    found = switches()
-    holders = [h for h in gc.get_referrers(*found) if h is not found and isinstance(h, dict | list | set)]
-    return Targets(ops=ops, holders=holders)
+    return Targets(ops=ops, switch_holders=holders_of(switches()), python_holders=holders_of(python_recurrent()))
 
 
-SWITCHED_OFF = (only_off, only_off, InferenceModeOnly, autograd_refused)
-"""What replaces each of :func:`switches`, in order."""
-
-
-def forbid_recurrent_ops(targets: Targets) -> None:
-    """Replace every recurrent operator of the ``aten`` and ``quantized`` namespaces in the dispatcher."""
-    libraries = {namespace: torch._C._dispatch_library("IMPL", namespace, "") for namespace in ("aten", "quantized")}
-    keys = [torch._C.DispatchKey.__members__[key] for key in DISPATCH_KEYS]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # "overriding a previously registered kernel": that is the point
-        for namespace, op in targets.ops:
-            for key in keys:
-                libraries[namespace].impl(op, key, recurrent_op_refused)
-    for library in libraries.values():
-        ctypes.pythonapi.Py_IncRef(ctypes.py_object(library))  # never released: the kernels stay replaced
-
-
-def lock_autograd_off(targets: Targets) -> None:
-    """Switch gradients off for good and replace each of their switches wherever it is held."""
-    torch._C._set_grad_enabled(False)
-    torch._C._set_fwd_grad_enabled(False)
-    originals = switches()
-    replacements = {id(old): new for old, new in zip(originals, SWITCHED_OFF, strict=True)}
-    for holder in targets.holders:
+def replace_everywhere(holders: list[Any], replacements: dict[int, Any]) -> None:
+    """In each of ``holders``, put ``replacements[id(value)]`` for every value it holds that is a key there."""
+    for holder in holders:
         if isinstance(holder, dict):
             for key in [key for key, value in holder.items() if id(value) in replacements]:
                 holder[key] = replacements[id(holder[key])]
@@ -132,11 +168,47 @@ def lock_autograd_off(targets: Targets) -> None:
             for value in [value for value in holder if id(value) in replacements]:
                 holder.discard(value)
                 holder.add(replacements[id(value)])
+
+
+SWITCHED_OFF: tuple[Any, ...] = (only_off, only_off, InferenceModeOnly, autograd_refused)
+"""What replaces each of :func:`switches`, in order."""
+
+
+def forbid_recurrent_ops(targets: Targets) -> None:
+    """Replace every recurrent operator of the ``aten`` and ``quantized`` namespaces in the dispatcher, and torch's
+    recurrent cells written in Python wherever they are held."""
+    libraries = {namespace: torch._C._dispatch_library("IMPL", namespace, "") for namespace in ("aten", "quantized")}
+    keys = [torch._C.DispatchKey.__members__[key] for key in DISPATCH_KEYS]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "overriding a previously registered kernel": that is the point
+        for namespace, op in targets.ops:
+            for key in keys:
+                libraries[namespace].impl(op, key, recurrent_op_refused)
+    for library in libraries.values():
+        ctypes.pythonapi.Py_IncRef(ctypes.py_object(library))  # never released: the kernels stay replaced
+    found = python_recurrent()
+    for value in found:
+        disarm(value)
+    replace_everywhere(targets.python_holders, {id(value): recurrent_op_refused for value in found})
+
+
+def lock_autograd_off(targets: Targets) -> None:
+    """Switch gradients off for good and replace each of their switches wherever it is held."""
+    torch._C._set_grad_enabled(False)
+    torch._C._set_fwd_grad_enabled(False)
+    originals = switches()
+    replace_everywhere(targets.switch_holders, {id(o): new for o, new in zip(originals, SWITCHED_OFF, strict=True)})
     originals.clear()
 
 
+TIGHTENABLE = frozenset({"no_recurrent_modules"})
+"""Rules a worker may take on after student code ran in it: whatever that code kept of torch's recurrent operators
+still leads to the dispatcher, and its Python cells are disarmed in place. ``no_autograd`` is not one: a switch of
+gradient mode kept in a tuple by earlier code could not be replaced, so it holds only from a worker's start."""
+
+
 def enforce(rules: dict[str, bool], targets: Targets) -> None:
-    """Make ``rules`` true in this process, before student code runs."""
+    """Make ``rules`` true in this process (before student code runs, or for :data:`TIGHTENABLE` rules, after)."""
     if rules.get("no_recurrent_modules"):
         forbid_recurrent_ops(targets)
     if rules.get("no_autograd"):

@@ -24,7 +24,16 @@ from types import ModuleType
 from typing import Any
 
 from grader.sandbox.inside import protocol, rules, wire
-from grader.sandbox.inside.protocol import CallFunction, Import, Raised, ReadConstant, Ready, Returned, Setup
+from grader.sandbox.inside.protocol import (
+    CallFunction,
+    Import,
+    Raised,
+    ReadConstant,
+    Ready,
+    Returned,
+    Setup,
+    Tighten,
+)
 
 MAX_PRINTED = 8192
 AUTOGRAD_OFF = "does not require grad"
@@ -70,7 +79,7 @@ class WorkerServer:
         text = f"{type(error).__name__}: {error}"
         if isinstance(error, NotImplementedError):
             return self.failure("not_implemented", f"{what} is not implemented yet (it raises NotImplementedError)")
-        if isinstance(error, rules.RuleViolation):
+        if isinstance(error, rules.RuleViolation) or (type(error) is RuntimeError and str(error) == rules.DISARMED):
             return self.failure("rule", f"{what} broke a rule of the contract: {error}", error, filename)
         if self.rules.get("no_autograd") and AUTOGRAD_OFF in str(error):
             message = f"{what} used autograd, which is off in this module ({rules.RULE_NAMES['no_autograd']})"
@@ -193,9 +202,17 @@ def serve(in_fd: int, out_fd: int, scratch: str, targets: rules.Targets, confine
     protocol.send(out_fd, Ready())
     while True:
         try:
-            request: Import | CallFunction | ReadConstant = protocol.receive(
-                in_fd, (Import, CallFunction, ReadConstant)
+            request: Import | CallFunction | ReadConstant | Tighten = protocol.receive(
+                in_fd, (Import, CallFunction, ReadConstant, Tighten)
             )
         except EOFError:
             return
-        protocol.send(out_fd, worker.answer(request))
+        if isinstance(request, Tighten):
+            added = {name: True for name, on in request.rules.items() if on and not worker.rules.get(name)}
+            if set(added) - rules.TIGHTENABLE:
+                return  # the grader never asks this: a worker asked to lock gradients late ends instead
+            rules.enforce(added, targets)
+            worker.rules = {**worker.rules, **added}
+            protocol.send(out_fd, Ready())
+        else:
+            protocol.send(out_fd, worker.answer(request))

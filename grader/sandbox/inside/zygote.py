@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import gc
+import inspect
 import os
 import re
 import resource
@@ -28,6 +29,7 @@ import socket
 import stat
 import sys
 import time
+import traceback
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -284,14 +286,15 @@ class ZygoteServer:
     def reap(self, pid: int, grace: float) -> Reaped:
         """End the worker ``pid`` (after ``grace`` seconds for it to exit by itself) and everything it left."""
         with acting_as(self.workers):
-            status = self.end_child(grace) if pid == self.child else None
+            status, killed = self.end_child(grace) if pid == self.child else (None, False)
             left = self.clean()
         if left:
-            return Reaped(status=status, clean=False, error="left behind: " + ", ".join(left))
-        return Reaped(status=status, clean=True)
+            return Reaped(status=status, clean=False, error="left behind: " + ", ".join(left), killed=killed)
+        return Reaped(status=status, clean=True, killed=killed)
 
-    def end_child(self, grace: float) -> int:
-        """The worker's wait status, once it exited by itself within ``grace`` seconds or was killed."""
+    def end_child(self, grace: float) -> tuple[int, bool]:
+        """The worker's wait status, once it exited by itself within ``grace`` seconds or was killed, and whether it
+        was killed here."""
         assert self.child is not None
         pid, status, deadline = self.child, None, time.monotonic() + grace
         while status is None and time.monotonic() < deadline:
@@ -304,9 +307,10 @@ class ZygoteServer:
                 os.killpg(pid, signal.SIGKILL)
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-            status = os.waitpid(pid, 0)[1]
+            self.child = None
+            return os.waitpid(pid, 0)[1], True
         self.child = None
-        return status
+        return status, False
 
     def clean(self) -> list[str]:
         """Remove whatever the workers left for the next one; what could not be removed."""
@@ -348,6 +352,24 @@ class ZygoteServer:
             self.control.send(protocol.frame(self.handle(packet, fds)))
 
 
+def warm_up() -> None:
+    """Run, once, what every worker's first calls would otherwise set up again: torch's kernels for the small
+    tensors and dtypes of the course, and the worker's own bookkeeping (a signature, a traceback)."""
+    for dtype in (torch.float32, torch.float64):
+        x = torch.randn(3, 4, dtype=dtype)
+        w = torch.randn(5, 4, dtype=dtype)
+        y = torch.tanh(x @ w.T + 1.0)
+        torch.sigmoid(y).sum(dim=-1)
+        torch.softmax(y, dim=-1).max(dim=-1)
+        torch.nn.functional.log_softmax(y, dim=-1).gather(1, torch.zeros(3, 1, dtype=torch.long))
+        torch.stack([y, y]).transpose(0, 1).reshape(3, -1).clone().exp()
+        y.masked_fill(y > 0, 0.0)
+        torch.cat([x, x], dim=1).unsqueeze(0).squeeze(0).chunk(2, dim=1)
+        torch.zeros_like(y).copy_(y).mul_(2.0).add_(y).isclose(y).all()
+    inspect.signature(warm_up).bind()
+    traceback.format_exception_only(ValueError, ValueError("warm"))
+
+
 def main() -> None:
     """``zygote CONTROL_FD SCRATCH MODE WORKERS FILTER THREADS``: MODE is ``namespaces`` or ``process``; WORKERS the
     workers' uid, or ``-`` when they stay this process's user; FILTER their seccomp program in hex, THREADS the one
@@ -357,6 +379,7 @@ def main() -> None:
     torch.set_num_threads(1)
     with contextlib.suppress(ImportError):
         import numpy  # noqa: F401  (students use it; imported once here instead of once per submission)
+    warm_up()
     zygote = ZygoteServer(
         socket.socket(fileno=int(control_fd)),
         Path(scratch),
