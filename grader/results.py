@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, computed_field
 
 from grader.feedback import Feedback, SafeText
 
@@ -79,6 +79,13 @@ class GradingReport(BaseModel):
     @property
     def percent(self) -> float:
         return 100.0 * self.score / self.max_score if self.max_score else 0.0
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def incomplete(self) -> int:
+        """Tests that could not run because of the course, the grader or the sandbox: not counted either way, and
+        retried by the next ``grader batch``."""
+        return sum(t.status == "error" for a in self.assignments for t in a.tests)
 
     @property
     def course_errors(self) -> list[str]:

@@ -219,6 +219,20 @@ class Course:
     def reference_module(self, name: str) -> Path:
         return self.reference_dir / f"{name}.py"
 
+    def check(self, names: list[str]) -> None:
+        """Refuse (:class:`SpecError`, naming the file and the fix) a course that cannot grade ``names``: its
+        settings, each assignment's spec, hidden tests and reference (without importing any of them)."""
+        self.spec  # noqa: B018  (read and validated on first use)
+        for name in names:
+            assignment = self.assignment(name)
+            tests = assignment.tests_dir("hidden")
+            if not any(tests.glob("test_*.py")):
+                raise SpecError(f"{tests}: no test_*.py file; an assignment needs hidden tests to be graded")
+            if not self.bundle and not self.reference_module(name).is_file():
+                raise SpecError(
+                    f"{self.reference_module(name)}: missing; every assignment needs its reference solution"
+                )
+
     def lies_within(self, submission: Path) -> bool:
         """Whether this course's folder is the folder ``submission`` or inside it: a course the submission controls."""
         folder = submission.resolve()

@@ -145,7 +145,7 @@ def test_a_dask_cluster_gives_the_same_results(tmp_path: Path):
     folder = good_class(tmp_path / "class", 2)
     shutil.copytree(ROOT / "tests" / "submissions" / "typical", folder / "typical")
     work = [(entry, source_hash(entry, ["rnn_forward", "gated_cells"])) for entry in discover(folder)]
-    settings = BatchSettings(only=["rnn_forward", "gated_cells"])
+    settings = BatchSettings(expected=["rnn_forward", "gated_cells"], fingerprint="test")
 
     def graded(run) -> dict[str, list[tuple[str, float, str | None]]]:
         outcomes: list[Outcome] = []

@@ -141,14 +141,76 @@ def test_latest_takes_the_attempts_the_caller_holds_as_they_are(book: Path) -> N
 
 def test_needs_grading_skips_only_an_unchanged_graded_submission(book: Path) -> None:
     with Gradebook(book) as gradebook:
-        assert not gradebook.needs_grading("alice", "h1")
-        assert gradebook.needs_grading("alice", "h2")
-        assert gradebook.needs_grading("dave", "h1"), "an errored attempt is retried"
-        assert gradebook.needs_grading("nobody", "h1")
+        assert not gradebook.needs_grading("alice", "h1", "")
+        assert gradebook.needs_grading("alice", "h2", "")
+        assert gradebook.needs_grading("dave", "h1", ""), "an errored attempt is retried"
+        assert gradebook.needs_grading("nobody", "h1", "")
         gradebook.record(graded("alice", content_hash="h2"))
-        assert gradebook.needs_grading("alice", "h1"), "going back to an older submission grades it again"
+        assert gradebook.needs_grading("alice", "h1", ""), "going back to an older submission grades it again"
         gradebook.record(errored("alice", "crashed", content_hash="h2"))
-        assert gradebook.needs_grading("alice", "h2"), "the latest attempt decides, not an older graded one"
+        assert gradebook.needs_grading("alice", "h2", ""), "the latest attempt decides, not an older graded one"
+
+
+def test_a_changed_course_or_an_incomplete_attempt_is_graded_again(book: Path) -> None:
+    with Gradebook(book) as gradebook:
+        gradebook.record(graded("alice").model_copy(update={"fingerprint": "course-1", "expected": ["rnn_forward"]}))
+        assert not gradebook.needs_grading("alice", "h1", "course-1")
+        assert gradebook.needs_grading("alice", "h1", "course-2"), "a changed test, point value or expected set"
+        gradebook.record(graded("alice").model_copy(update={"fingerprint": "course-2", "status": "incomplete"}))
+        assert gradebook.needs_grading("alice", "h1", "course-2"), "tests the sandbox failed are retried"
+        (latest,) = [o for o in gradebook.latest() if o.student == "alice"]
+        assert (latest.status, latest.fingerprint) == ("incomplete", "course-2")
+
+
+def test_a_version_1_gradebook_is_migrated_and_regrades_everyone_once(tmp_path: Path) -> None:
+    path = tmp_path / "v1.sqlite"
+    with sqlite3.connect(path) as old:
+        old.executescript(V1_SCHEMA)
+        old.execute(
+            "INSERT INTO attempts (student, source, content_hash, graded_at, status, duration) "
+            "VALUES ('alice', 'alice', 'h1', '2026-01-01', 'graded', 1.0)"
+        )
+        old.execute("PRAGMA user_version = 1")
+    with Gradebook(path) as gradebook:
+        (alice,) = gradebook.latest()
+        assert (alice.student, alice.status, alice.fingerprint) == ("alice", "graded", "")
+        assert gradebook.needs_grading("alice", "h1", "course-1"), "no fingerprint: graded before this version"
+        gradebook.record(graded("bob").model_copy(update={"status": "incomplete"}))
+    with sqlite3.connect(path) as migrated:
+        assert migrated.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
+        assert migrated.execute("PRAGMA foreign_key_check").fetchall() == []
+
+
+V1_SCHEMA = """
+CREATE TABLE students (id TEXT PRIMARY KEY);
+CREATE TABLE assignments (name TEXT PRIMARY KEY, title TEXT NOT NULL);
+CREATE TABLE attempts (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    student TEXT NOT NULL REFERENCES students (id),
+    source TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    graded_at TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('graded', 'error')),
+    reason TEXT,
+    score REAL,
+    max_score REAL,
+    duration REAL NOT NULL,
+    report TEXT
+);
+CREATE INDEX attempts_by_student ON attempts (student, id);
+CREATE TABLE results (
+    attempt INTEGER NOT NULL REFERENCES attempts (id),
+    assignment TEXT NOT NULL REFERENCES assignments (name),
+    task TEXT NOT NULL,
+    test TEXT NOT NULL,
+    status TEXT NOT NULL,
+    score REAL NOT NULL,
+    max_score REAL NOT NULL,
+    kind TEXT,
+    diagnosis TEXT
+);
+INSERT INTO students VALUES ('alice');
+"""
 
 
 def test_an_interrupted_batch_keeps_what_it_recorded(tmp_path: Path) -> None:

@@ -75,7 +75,8 @@ class Page(HTMLParser):
 
 def test_the_summary_counts_the_class() -> None:
     summary = ClassSummary.of(CLASS)
-    assert (summary.students, summary.graded, summary.errored, summary.timed_out) == (5, 4, 1, 1)
+    assert (summary.students, summary.graded, summary.errored, summary.incomplete, summary.timed_out) == (5, 4, 1, 0, 1)
+    assert {u.status for u in summary.unfinished} <= {"graded", "incomplete", "error"}, "the gradebook's statuses"
     assert summary.mean == pytest.approx((100 + 100 / 3 + 250 / 3 + 250 / 3) / 4)
     assert summary.median == pytest.approx(250 / 3)
     assert [b for b in summary.distribution if b.students] == [
@@ -95,7 +96,9 @@ def test_the_summary_counts_the_class() -> None:
     ]
     assert summary.mistakes[0].explanation == "you made rnn_missing_bias"
     assert summary.unfinished == [
-        Unfinished(student="carol", status="timeout", reason="rnn_forward: rnn_cell did not finish within 2 s"),
+        Unfinished(
+            student="carol", status="graded", reason="timed out: rnn_forward: rnn_cell did not finish within 2 s"
+        ),
         Unfinished(student="dave", status="error", reason="dave.zip is not a zip archive: re-upload it"),
     ]
 
@@ -136,7 +139,7 @@ def test_the_page_is_self_contained_with_plots_and_tables(tmp_path: Path) -> Non
     assert all(address.startswith("data:") for address in page.addresses), "the page loads nothing from outside"
     assert page.tables["unfinished-table"] == [
         ["Student", "Status", "Reason"],
-        ["carol", "timeout", "rnn_forward: rnn_cell did not finish within 2 s"],
+        ["carol", "graded", "timed out: rnn_forward: rnn_cell did not finish within 2 s"],
         ["dave", "error", "dave.zip is not a zip archive: re-upload it"],
     ]
     assert page.tables["mistake-table"][1] == ["rnn_missing_bias", "rnn_forward", "2", "you made rnn_missing_bias"]
@@ -162,7 +165,7 @@ def test_the_terminal_summary_shows_the_same_figures() -> None:
     print_summary(CLASS, Console(file=buffer, width=120, color_system=None))
     lines = buffer.getvalue().splitlines()
     row = next(line for line in lines if "75.0%" in line)
-    assert [cell.strip() for cell in row.split("│")[1:-1]] == ["5", "4", "1", "1", "75.0%", "83.3%"]
+    assert [cell.strip() for cell in row.split("│")[1:-1]] == ["5", "4", "1", "0", "1", "75.0%", "83.3%"]
     assert any("80–90%" in line and "│        2 │" in line for line in lines)
     assert any("rnn_forward" in line and "1 / 4" in line and "25%" in line for line in lines)
     assert any("rnn_missing_bias" in line and "│        2 │" in line for line in lines)

@@ -17,6 +17,7 @@ from grader.batch.gradebook import Gradebook, GradebookError
 from grader.batch.outcome import Outcome
 from grader.batch.run import BatchSettings, run_dask, run_local
 from grader.batch.summary import print_summary, write_summary
+from grader.fingerprint import course_fingerprint
 from grader.limits import Limits
 from grader.options import grading_options
 from grader.spec import Course, SpecError, default_course
@@ -70,24 +71,27 @@ def batch(
     """Grade every student's submission in SUBMISSIONS: one folder or archive (.zip, .tar.gz) per student,
     or nbgrader's submitted/<student>/<assignment>/ layout."""
     console = Console(highlight=False)
-    settings = BatchSettings(
-        course=course.resolve() if course else None,
-        only=list(assignments) or None,
-        time_limit=time_limit,
-        limits=limits,
-    )
+    folder = course.resolve() if course else None
     try:  # the course and the options, checked before anyone is graded
-        loaded = Course(settings.course) if settings.course else default_course()
-        names = [loaded.assignment(name).name for name in settings.only or loaded.assignments]
+        loaded = Course(folder) if folder else default_course()
+        names = [loaded.assignment(name).name for name in assignments or loaded.assignments]
+        loaded.check(names)
+        fingerprint = course_fingerprint(loaded, names)
     except SpecError as error:
         exits.fail(str(error))
+    settings = BatchSettings(
+        course=folder, expected=names, fingerprint=fingerprint, time_limit=time_limit, limits=limits
+    )
     try:
         book = Gradebook(db)
     except GradebookError as error:
         exits.fail(str(error))
     with book as gradebook:
-        entries = [(entry, source_hash(entry, names)) for entry in discover(submissions)]
-        work = [(e, h) for e, h in entries if regrade or gradebook.needs_grading(e.student, h)]
+        found = discover(submissions)
+        for stray in (entry for entry in found if entry.kind == "unknown"):
+            console.print(Text(f"{stray.source.name}: neither a folder nor an archive (.zip, .tar.gz); skipped"))
+        entries = [(entry, source_hash(entry, names)) for entry in found if entry.kind != "unknown"]
+        work = [(e, h) for e, h in entries if regrade or gradebook.needs_grading(e.student, h, fingerprint)]
         console.print(
             Text(
                 f"{len(entries)} submissions, {len(entries) - len(work)} unchanged since graded, "
@@ -122,5 +126,7 @@ def batch(
         console.print(Text(f"summary: {summary}"))
     errors = [f"{outcome.student}: {error}" for outcome in graded for error in outcome.course_errors]
     exits.report_course_errors(errors)
-    if errors:
+    if errors or any(outcome.status == "incomplete" for outcome in graded):
         sys.exit(exits.COURSE_FAILED)
+    if graded and all(outcome.status == "error" for outcome in graded):
+        exits.fail(f"{submissions}: no submission could be graded; the reasons are in the table above")

@@ -1,7 +1,9 @@
 """The gradebook: every attempt of every student, kept in one SQLite file that survives an interrupted batch.
 
 An attempt is one grading of one student's submission. It keeps the whole report as JSON, from which the
-student's :class:`Outcome` is rebuilt, and one row per test, for the instructor's own SQL.
+student's :class:`Outcome` is rebuilt, and one row per test, for the instructor's own SQL; and what the grade was
+made of (the expected assignments, the course's fingerprint, the grader's version), so that a grade goes stale
+when any of them changes. An incomplete attempt (tests the course or the sandbox failed) is retried like an error.
 """
 
 from __future__ import annotations
@@ -13,10 +15,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 
+from grader import __version__
 from grader.batch.outcome import Outcome
 from grader.results import GradingReport
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 SCHEMA = """
 CREATE TABLE students (
@@ -32,12 +35,15 @@ CREATE TABLE attempts (
     source TEXT NOT NULL,
     content_hash TEXT NOT NULL,
     graded_at TEXT NOT NULL,
-    status TEXT NOT NULL CHECK (status IN ('graded', 'error')),
+    status TEXT NOT NULL CHECK (status IN ('graded', 'incomplete', 'error')),
     reason TEXT,
     score REAL,
     max_score REAL,
     duration REAL NOT NULL,
-    report TEXT
+    report TEXT,
+    expected TEXT NOT NULL DEFAULT '',
+    fingerprint TEXT NOT NULL DEFAULT '',
+    grader_version TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX attempts_by_student ON attempts (student, id);
 CREATE TABLE results (
@@ -54,8 +60,35 @@ CREATE TABLE results (
 CREATE INDEX results_by_attempt ON results (attempt);
 """
 
+MIGRATE_FROM_1 = """
+CREATE TABLE attempts_2 (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    student TEXT NOT NULL REFERENCES students (id),
+    source TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    graded_at TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('graded', 'incomplete', 'error')),
+    reason TEXT,
+    score REAL,
+    max_score REAL,
+    duration REAL NOT NULL,
+    report TEXT,
+    expected TEXT NOT NULL DEFAULT '',
+    fingerprint TEXT NOT NULL DEFAULT '',
+    grader_version TEXT NOT NULL DEFAULT ''
+);
+INSERT INTO attempts_2 (id, student, source, content_hash, graded_at, status, reason, score, max_score, duration,
+    report) SELECT id, student, source, content_hash, graded_at, status, reason, score, max_score, duration, report
+    FROM attempts;
+DROP TABLE attempts;
+ALTER TABLE attempts_2 RENAME TO attempts;
+CREATE INDEX attempts_by_student ON attempts (student, id);
+"""
+"""Version 1 knew no incomplete attempt and no fingerprint: its attempts are kept, with an empty fingerprint, so
+that the next batch regrades every student once."""
+
 LATEST = """
-SELECT student, source, content_hash, status, reason, duration, report FROM attempts
+SELECT student, source, content_hash, status, reason, duration, report, expected, fingerprint FROM attempts
 WHERE id IN (SELECT MAX(id) FROM attempts GROUP BY student) ORDER BY student
 """
 
@@ -91,6 +124,9 @@ class Gradebook:
         version = self.connection.execute("PRAGMA user_version").fetchone()[0]
         if version == SCHEMA_VERSION:
             return
+        if version == 1:
+            self._migrate(MIGRATE_FROM_1)
+            return
         if version != 0:
             raise GradebookError(
                 f"{self.path}: gradebook schema version {version}, but this grader reads version {SCHEMA_VERSION}; "
@@ -103,6 +139,19 @@ class Gradebook:
                 if statement.strip():
                     self.connection.execute(statement)
             self.connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    def _migrate(self, script: str) -> None:
+        """Bring a gradebook of the previous version up to this one, in one transaction (SQLite's own procedure for
+        changing a table: a new one, the rows copied, the old one dropped, with foreign keys checked after)."""
+        self.connection.execute("PRAGMA foreign_keys = OFF")
+        with self._transaction():
+            for statement in script.split(";"):
+                if statement.strip():
+                    self.connection.execute(statement)
+            if self.connection.execute("PRAGMA foreign_key_check").fetchone() is not None:
+                raise sqlite3.DatabaseError("the migrated gradebook fails its foreign key check")
+            self.connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        self.connection.execute("PRAGMA foreign_keys = ON")
 
     @contextmanager
     def _transaction(self) -> Iterator[None]:
@@ -123,7 +172,8 @@ class Gradebook:
             self.connection.execute("INSERT OR IGNORE INTO students (id) VALUES (?)", (outcome.student,))
             cursor = self.connection.execute(
                 "INSERT INTO attempts (student, source, content_hash, graded_at, status, reason, score, max_score,"
-                " duration, report) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " duration, report, expected, fingerprint, grader_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
+                " ?)",
                 (
                     outcome.student,
                     outcome.source,
@@ -135,6 +185,9 @@ class Gradebook:
                     report.max_score if report else None,
                     outcome.duration,
                     report.model_dump_json() if report else None,
+                    ",".join(outcome.expected),
+                    outcome.fingerprint,
+                    __version__,
                 ),
             )
             if report is None:
@@ -163,12 +216,15 @@ class Gradebook:
                 ],
             )
 
-    def needs_grading(self, student: str, content_hash: str) -> bool:
-        """False only when the student's latest attempt graded this very submission; errors are retried."""
+    def needs_grading(self, student: str, content_hash: str, fingerprint: str) -> bool:
+        """False only when the student's latest attempt graded this very submission completely, with the course as
+        it is now (``fingerprint``: :func:`grader.fingerprint.course_fingerprint` of the expected assignments);
+        errors and incomplete attempts are retried."""
         latest = self.connection.execute(
-            "SELECT content_hash, status FROM attempts WHERE student = ? ORDER BY id DESC LIMIT 1", (student,)
+            "SELECT content_hash, status, fingerprint FROM attempts WHERE student = ? ORDER BY id DESC LIMIT 1",
+            (student,),
         ).fetchone()
-        return latest != (content_hash, "graded")
+        return latest != (content_hash, "graded", fingerprint)
 
     def latest(self, known: Collection[Outcome] = ()) -> list[Outcome]:
         """Each student's latest attempt, ordered by student id; ``known`` are latest attempts the caller holds
@@ -183,8 +239,12 @@ class Gradebook:
                 reason=reason,
                 duration=duration,
                 report=GradingReport.model_validate_json(report) if report else None,
+                expected=expected.split(",") if expected else [],
+                fingerprint=fingerprint,
             )
-            for student, source, digest, status, reason, duration, report in self.connection.execute(LATEST)
+            for student, source, digest, status, reason, duration, report, expected, fingerprint in (
+                self.connection.execute(LATEST)
+            )
             if student not in held
         ]
         return sorted([*stored, *held.values()], key=lambda outcome: outcome.student)

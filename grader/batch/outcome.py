@@ -16,10 +16,14 @@ class Outcome(BaseModel):
     student: SafeText = Field(description="the student's id: the entry's name in the submissions folder")
     source: SafeText = Field(description="the folder or archive the submission came from")
     content_hash: str = Field(description="sha256 over the names and contents of the submission's module files")
-    status: Literal["graded", "error"]
+    status: Literal["graded", "incomplete", "error"] = Field(
+        description="graded; incomplete (some tests could not run: not counted, retried next time); or error"
+    )
     reason: SafeText | None = Field(None, description="why the submission could not be graded")
     report: GradingReport | None = None
     duration: float = 0.0
+    expected: list[str] = Field(default_factory=list, description="the assignments the submission was graded for")
+    fingerprint: str = Field("", description="what the grade was made of: grader.fingerprint.course_fingerprint")
     course_errors: list[str] = Field(
         default_factory=list,
         exclude=True,

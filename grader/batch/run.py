@@ -33,7 +33,8 @@ class BatchSettings(BaseModel):
     """What every submission of a batch is graded with; sent to each grading process."""
 
     course: Path | None = Field(None, description="the course folder; default: the installed checkout")
-    only: list[str] | None = Field(None, description="grade only these assignments")
+    expected: list[str] = Field(description="the assignments every submission is graded for")
+    fingerprint: str = Field(description="what the grades are made of (grader.fingerprint.course_fingerprint)")
     time_limit: float | None = Field(None, description="wall time per test, instead of each assignment's own")
     limits: Limits = Field(default_factory=Limits)
 
@@ -50,17 +51,19 @@ def grade_entry(entry: Entry, source_hash: str, settings: BatchSettings) -> Outc
             source=str(entry.source),
             content_hash=source_hash,
             duration=time.perf_counter() - start,
+            expected=settings.expected,
+            fingerprint=settings.fingerprint,
             **fields,
         )
 
     try:
         course = Course(settings.course) if settings.course else default_course()
         with tempfile.TemporaryDirectory(prefix="grader-batch-") as work:
-            prepared = prepare(entry, Path(work), settings.only or list(course.assignments))
+            prepared = prepare(entry, Path(work), settings.expected)
             report = grade_submission(
                 prepared.folder,
                 course,
-                settings.only,
+                settings.expected,
                 "hidden",
                 settings.limits,
                 settings.time_limit,
@@ -77,7 +80,8 @@ def grade_entry(entry: Entry, source_hash: str, settings: BatchSettings) -> Outc
         )
     report.submission = entry.student
     freeze_caches()
-    return outcome(status="graded", report=report, course_errors=report.course_errors)
+    status = "incomplete" if report.incomplete else "graded"
+    return outcome(status=status, report=report, course_errors=report.course_errors)
 
 
 @functools.cache
@@ -113,13 +117,15 @@ def exit_at_once() -> None:
     os._exit(0)
 
 
-def failed_outcome(entry: Entry, source_hash: str, error: BaseException) -> Outcome:
+def failed_outcome(entry: Entry, source_hash: str, settings: BatchSettings, error: BaseException) -> Outcome:
     return Outcome(
         student=entry.student,
         source=str(entry.source),
         content_hash=source_hash,
         status="error",
-        reason=f"the grading process failed: {type(error).__name__}: {error}",
+        reason=f"the grading process failed (not the student's fault): {type(error).__name__}: {error}",
+        expected=settings.expected,
+        fingerprint=settings.fingerprint,
     )
 
 
@@ -138,7 +144,7 @@ def run_local(
             try:
                 on_outcome(future.result())
             except Exception as error:
-                on_outcome(failed_outcome(*futures[future], error))
+                on_outcome(failed_outcome(*futures[future], settings, error))
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
 
@@ -161,4 +167,4 @@ def run_dask(
             try:
                 on_outcome(future.result())
             except Exception as error:
-                on_outcome(failed_outcome(*futures[future], error))
+                on_outcome(failed_outcome(*futures[future], settings, error))

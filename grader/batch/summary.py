@@ -68,10 +68,11 @@ class Mistake(BaseModel):
 
 
 class Unfinished(BaseModel):
-    """A student whose submission could not be graded, or some of whose tests ran out of time."""
+    """A student whose submission could not be graded, was graded incompletely, or ran out of time in some tests;
+    ``status`` is the gradebook's (and the CSV's): a timeout is the student's, so its grade is ``graded``."""
 
     student: str
-    status: Literal["error", "timeout"]
+    status: Literal["error", "incomplete", "graded"]
     reason: str
 
 
@@ -110,9 +111,16 @@ def top_mistakes(reports: list[GradingReport]) -> list[Mistake]:
 
 
 def unfinished(outcome: Outcome) -> Unfinished | None:
-    """Why ``outcome`` is incomplete: its submission errored, or some of its tests timed out; None if neither."""
+    """Why ``outcome`` needs a look: its submission errored, some tests could not run (incomplete: retried by the
+    next batch), or some tests timed out; None if none of these."""
     if outcome.status == "error" or outcome.report is None:
         return Unfinished(student=outcome.student, status="error", reason=outcome.reason or "no reason recorded")
+    if outcome.status == "incomplete":
+        reason = (
+            f"{outcome.report.incomplete} test(s) could not run because of the course, the grader or its sandbox "
+            "(not counted); the next batch grades it again"
+        )
+        return Unfinished(student=outcome.student, status="incomplete", reason=reason)
     timeouts = [
         test
         for assignment in outcome.report.assignments
@@ -124,7 +132,9 @@ def unfinished(outcome: Outcome) -> Unfinished | None:
     first = timeouts[0]
     more = f" (and {len(timeouts) - 1} more tests)" if len(timeouts) > 1 else ""
     message = first.feedback.message if first.feedback else ""
-    return Unfinished(student=outcome.student, status="timeout", reason=f"{first.assignment}: {message}{more}")
+    return Unfinished(
+        student=outcome.student, status="graded", reason=f"timed out: {first.assignment}: {message}{more}"
+    )
 
 
 class ClassSummary(BaseModel):
@@ -133,6 +143,7 @@ class ClassSummary(BaseModel):
     students: int
     graded: int
     errored: int
+    incomplete: int
     timed_out: int
     mean: float | None = Field(description="mean percent of the graded students")
     median: float | None = Field(description="median percent of the graded students")
@@ -146,18 +157,19 @@ class ClassSummary(BaseModel):
         """The summary of ``outcomes``, one per student."""
         reports = [o.report for o in outcomes if o.report]
         percents = [r.percent for r in reports]
-        incomplete = [u for u in map(unfinished, outcomes) if u]
+        listed = [u for u in map(unfinished, outcomes) if u]
         return cls(
             students=len(outcomes),
-            graded=len(reports),
-            errored=sum(u.status == "error" for u in incomplete),
-            timed_out=sum(u.status == "timeout" for u in incomplete),
+            graded=sum(o.status == "graded" for o in outcomes),
+            errored=sum(u.status == "error" for u in listed),
+            incomplete=sum(u.status == "incomplete" for u in listed),
+            timed_out=sum(u.status == "graded" for u in listed),
             mean=statistics.fmean(percents) if percents else None,
             median=statistics.median(percents) if percents else None,
             distribution=distribution(percents),
             tasks=task_rates(reports),
             mistakes=top_mistakes(reports),
-            unfinished=incomplete,
+            unfinished=listed,
         )
 
 
@@ -254,11 +266,11 @@ def share(value: float | None) -> str:
 
 
 def counts_table(summary: ClassSummary) -> Table:
-    """How many students, how many graded, errored and timed out, and the mean and median score."""
+    """How many students, how many graded, errored, incomplete and timed out, and the mean and median score."""
     table = Table(title="Class", title_justify="left")
-    for column in ("Students", "Graded", "Errored", "Timed out", "Mean", "Median"):
+    for column in ("Students", "Graded", "Errored", "Incomplete", "Timed out", "Mean", "Median"):
         table.add_column(column, justify="right")
-    numbers = (summary.students, summary.graded, summary.errored, summary.timed_out)
+    numbers = (summary.students, summary.graded, summary.errored, summary.incomplete, summary.timed_out)
     cells = (*map(str, numbers), share(summary.mean), share(summary.median))
     table.add_row(*map(plain, cells))
     return table
@@ -306,8 +318,8 @@ def mistake_table(summary: ClassSummary) -> Table:
 
 
 def unfinished_table(summary: ClassSummary) -> Table:
-    """The students whose submissions errored or timed out, and why."""
-    table = Table(title="Errored or timed out", title_justify="left")
+    """The students whose submissions errored, were graded incompletely or timed out, and why."""
+    table = Table(title="Errored, incomplete or timed out", title_justify="left")
     table.add_column("Student")
     table.add_column("Status")
     table.add_column("Reason")
