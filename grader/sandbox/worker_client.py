@@ -168,6 +168,7 @@ class WorkerClient:
             with contextlib.suppress(SandboxError):
                 self.zygote.reap_later(self.pid)
             self.pid = None
+            self.drainer = None  # what the worker prints while it dies is read by nobody: no wait for it
         self.kill()
         if self.zygote is not None:
             ZYGOTES.give_back(self.zygote)
