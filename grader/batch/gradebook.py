@@ -21,15 +21,7 @@ from grader.results import GradingReport
 
 SCHEMA_VERSION = 2
 
-SCHEMA = """
-CREATE TABLE students (
-    id TEXT PRIMARY KEY
-);
-CREATE TABLE assignments (
-    name TEXT PRIMARY KEY,
-    title TEXT NOT NULL
-);
-CREATE TABLE attempts (
+ATTEMPTS = """\
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     student TEXT NOT NULL REFERENCES students (id),
     source TEXT NOT NULL,
@@ -44,7 +36,19 @@ CREATE TABLE attempts (
     expected TEXT NOT NULL DEFAULT '',
     fingerprint TEXT NOT NULL DEFAULT '',
     grader_version TEXT NOT NULL DEFAULT ''
+"""
+"""The columns of the attempts table, in this version and in the migration to it."""
+
+SCHEMA = f"""
+CREATE TABLE students (
+    id TEXT PRIMARY KEY
 );
+CREATE TABLE assignments (
+    name TEXT PRIMARY KEY,
+    title TEXT NOT NULL
+);
+CREATE TABLE attempts (
+{ATTEMPTS});
 CREATE INDEX attempts_by_student ON attempts (student, id);
 CREATE TABLE results (
     attempt INTEGER NOT NULL REFERENCES attempts (id),
@@ -60,23 +64,9 @@ CREATE TABLE results (
 CREATE INDEX results_by_attempt ON results (attempt);
 """
 
-MIGRATE_FROM_1 = """
+MIGRATE_FROM_1 = f"""
 CREATE TABLE attempts_2 (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    student TEXT NOT NULL REFERENCES students (id),
-    source TEXT NOT NULL,
-    content_hash TEXT NOT NULL,
-    graded_at TEXT NOT NULL,
-    status TEXT NOT NULL CHECK (status IN ('graded', 'incomplete', 'error')),
-    reason TEXT,
-    score REAL,
-    max_score REAL,
-    duration REAL NOT NULL,
-    report TEXT,
-    expected TEXT NOT NULL DEFAULT '',
-    fingerprint TEXT NOT NULL DEFAULT '',
-    grader_version TEXT NOT NULL DEFAULT ''
-);
+{ATTEMPTS});
 INSERT INTO attempts_2 (id, student, source, content_hash, graded_at, status, reason, score, max_score, duration,
     report) SELECT id, student, source, content_hash, graded_at, status, reason, score, max_score, duration, report
     FROM attempts;

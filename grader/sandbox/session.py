@@ -30,7 +30,12 @@ def rule_set(rules: dict[str, bool]) -> frozenset[str]:
 def grading_order(rules: dict[str, dict[str, bool]], names: list[str]) -> list[str]:
     """``names`` ordered so that each module's rules include those of the modules before it where they can: a
     worker only ever takes rules on."""
-    return sorted(names, key=lambda name: (len(rule_set(rules.get(name, {}))), sorted(rule_set(rules.get(name, {})))))
+
+    def strictness(name: str) -> tuple[int, list[str]]:
+        module_rules = rule_set(rules.get(name, {}))
+        return len(module_rules), sorted(module_rules)
+
+    return sorted(names, key=strictness)
 
 
 class SubmissionSession:
@@ -95,7 +100,8 @@ class SubmissionSession:
             )
         if module not in self.imported:
             try:
-                self._answer(module, Import(module=module), timeout, f"importing {module}.py")
+                imported = self.worker_for(module).ask(Import(module=module), timeout)
+                self._reply(module, imported, f"importing {module}.py")
             except GradingFailure as failure:
                 if failure.feedback.kind == "sandbox":
                     raise
@@ -111,9 +117,6 @@ class SubmissionSession:
         if outcome.ended_worker and outcome.students:
             self.timeouts[function] = self.timeouts.get(function, 0) + 1
         return self._reply(module, outcome, what)
-
-    def _answer(self, module: str, request: Import, timeout: float, what: str) -> Returned:
-        return self._reply(module, self.worker_for(module).ask(request, timeout), what)
 
     def _reply(self, module: str, outcome: Outcome, what: str) -> Returned:
         """``outcome`` as the reply the tests read, or as the student's failure; a lost worker is replaced."""

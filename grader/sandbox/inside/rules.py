@@ -49,9 +49,11 @@ class RuleViolation(Exception):
     """Raised where student code reaches what its module's rules took out."""
 
 
+RECURRENT_REFUSED = "torch's recurrent layers and cells are not allowed here (no torch recurrent modules or their ops)"
+
+
 def recurrent_op_refused(*args: Any, **kwargs: Any) -> Any:
-    rule = RULE_NAMES["no_recurrent_modules"]
-    raise RuleViolation(f"torch's recurrent layers and cells are not allowed here ({rule})")
+    raise RuleViolation(RECURRENT_REFUSED)
 
 
 def autograd_refused(*args: Any, **kwargs: Any) -> Any:
@@ -99,16 +101,11 @@ def python_recurrent() -> list[Any]:
 
 
 def disarmed(*args: Any, **kwargs: Any) -> Any:
-    """The code a disarmed function runs, with its own module's globals: so it names nothing but builtins."""
+    """The code a disarmed function runs, with its own module's globals: so it names nothing but builtins, and
+    spells out :data:`RECURRENT_REFUSED`, by which the worker tells its RuntimeError from any other."""
     raise RuntimeError(
         "torch's recurrent layers and cells are not allowed here (no torch recurrent modules or their ops)"
     )
-
-
-DISARMED = str(
-    RuntimeError("torch's recurrent layers and cells are not allowed here (no torch recurrent modules or their ops)")
-)
-"""The message of :func:`disarmed`, by which the worker tells its refusal from another RuntimeError."""
 
 
 def disarm(value: Any) -> None:
@@ -196,9 +193,8 @@ def lock_autograd_off(targets: Targets) -> None:
     """Switch gradients off for good and replace each of their switches wherever it is held."""
     torch._C._set_grad_enabled(False)
     torch._C._set_fwd_grad_enabled(False)
-    originals = switches()
-    replace_everywhere(targets.switch_holders, {id(o): new for o, new in zip(originals, SWITCHED_OFF, strict=True)})
-    originals.clear()
+    replacements = {id(old): new for old, new in zip(switches(), SWITCHED_OFF, strict=True)}
+    replace_everywhere(targets.switch_holders, replacements)
 
 
 TIGHTENABLE = frozenset({"no_recurrent_modules"})

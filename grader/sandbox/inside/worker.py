@@ -79,7 +79,9 @@ class WorkerServer:
         text = f"{type(error).__name__}: {error}"
         if isinstance(error, NotImplementedError):
             return self.failure("not_implemented", f"{what} is not implemented yet (it raises NotImplementedError)")
-        if isinstance(error, rules.RuleViolation) or (type(error) is RuntimeError and str(error) == rules.DISARMED):
+        if isinstance(error, rules.RuleViolation) or (
+            type(error) is RuntimeError and str(error) == rules.RECURRENT_REFUSED
+        ):
             return self.failure("rule", f"{what} broke a rule of the contract: {error}", error, filename)
         if self.rules.get("no_autograd") and AUTOGRAD_OFF in str(error):
             message = f"{what} used autograd, which is off in this module ({rules.RULE_NAMES['no_autograd']})"
