@@ -171,3 +171,19 @@ def test_a_dask_cluster_gives_the_same_results(tmp_path: Path):
         remote = graded(lambda keep: run_dask(work, settings, cluster.scheduler_address, keep))
     assert remote == local
     assert set(local) == {"student000", "student001", "typical"}
+
+
+def test_a_stray_file_is_skipped_and_a_class_nobody_of_which_can_be_graded_fails(tmp_path: Path):
+    """A README beside the students' folders is no student; a batch in which no submission could be graded exits 2
+    (no sandbox is started: the one student's folder holds none of the course's modules)."""
+    folder = tmp_path / "class"
+    (folder / "alice").mkdir(parents=True)
+    (folder / "alice" / "notes.txt").write_text("nothing to grade")
+    (folder / "README.txt").write_text("the class of 2026")
+    run = batch(folder, tmp_path / "gradebook.sqlite")
+    assert "README.txt: neither a folder nor an archive (.zip, .tar.gz); skipped" in run.stdout, run.stdout
+    assert "1 submissions" in run.stdout
+    assert run.returncode == 2, run.stderr
+    assert "no submission could be graded" in run.stderr
+    with Gradebook(tmp_path / "gradebook.sqlite") as gradebook:
+        assert [(o.student, o.status) for o in gradebook.latest()] == [("alice", "error")]
