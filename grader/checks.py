@@ -7,17 +7,28 @@ walks tuples, lists and dicts and dispatches to the others.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
 import torch
 
-from grader.feedback import Feedback, FeedbackKind, GradingFailure
-from grader.sandbox.inside.wire import Unsupported
+from grader.feedback import Feedback, FeedbackKind, Generic, GradingFailure
+from grader.sandbox.inside.wire import Unsupported, type_name
 from grader.spec import Tolerance
 
 SIX_DECIMALS = Tolerance(rtol=0.0, atol=5.01e-7)
 """For the lecture's worked numbers, printed to six decimals."""
+TYPE_NAME_CHARS = 100
+"""How much of a type's name feedback quotes: a student's class may have any name."""
+ALIASED = (
+    "Every step of '{name}' equals its last one, {name}[t] == {name}[-1] for every t, where the expected steps differ: "
+    "you appended a tensor that was later updated in place, so every entry is that same tensor; append a new tensor "
+    "at each step (h = ..., not h[...] = ... or h += ...)."
+)
+"""The explanation of a sequence whose steps are all one tensor (:func:`aliased`)."""
+ROUNDED_DIGITS = 3
+"""The most significant digits a hidden test shows of an expected value: see :func:`rounded`."""
 
 
 def fail(kind: FeedbackKind, name: str, message: str, **details: Any) -> GradingFailure:
@@ -26,14 +37,57 @@ def fail(kind: FeedbackKind, name: str, message: str, **details: Any) -> Grading
 
 
 def describe(value: Any) -> str:
-    """A short description of a value's type and, for tensors, shape and dtype."""
+    """A short description of a value's type (``numpy.int64``, with its module outside the builtins; for a value
+    the worker could not send, the name of its real type) and, for tensors, shape and dtype."""
     if type(value) is torch.Tensor:
         return f"tensor of shape {tuple(value.shape)} and dtype {value.dtype}"
-    if isinstance(value, torch.Tensor):
-        return f"{type(value).__module__}.{type(value).__qualname__} (a tensor subclass)"
-    if isinstance(value, Unsupported):  # what the worker could not send, by its real type's name
-        return value.type_name
-    return type(value).__qualname__
+    name = value.type_name if isinstance(value, Unsupported) else type_name(value)
+    name = name if len(name) <= TYPE_NAME_CHARS else name[: TYPE_NAME_CHARS - 3] + "..."
+    return f"{name} (a tensor subclass)" if isinstance(value, torch.Tensor) else name
+
+
+def a(noun: str) -> str:
+    """``noun`` with its indefinite article: ``an int``, ``a float``."""
+    return f"{'an' if noun[:1].lower() in 'aeiou' else 'a'} {noun}"
+
+
+def wrong_type(name: str, got: Any, expected: str, hint: str = "", mistake: Generic | None = None) -> GradingFailure:
+    """``'h' should be a torch.Tensor but is a list``, with ``hint`` after it."""
+    return fail(
+        "type",
+        name,
+        f"'{name}' should be {a(expected)} but is {a(describe(got))}{hint}",
+        got=describe(got),
+        expected=expected,
+        diagnosis=mistake,
+    )
+
+
+def rounded(value: float, tolerance: Tolerance) -> str:
+    """``value`` to at most :data:`ROUNDED_DIGITS` significant digits, fewer where those would pass ``tolerance``: a
+    hidden test's expected value, which copied into a submission fails the check unless it has that few digits."""
+    for digits in range(ROUNDED_DIGITS, 0, -1):
+        text = f"{value:.{digits}g}"
+        if abs(float(text) - value) > tolerance.atol + tolerance.rtol * abs(value):
+            break
+    return text
+
+
+def relative_floor(tolerance: Tolerance) -> float:
+    """The magnitude below which an expected value counts as ~0 for a relative error: where ``tolerance`` is as good as
+    absolute (``atol / rtol``), so that an error at an expected 0 is not divided by 0 (inf: no relative error at
+    all, for an absolute tolerance)."""
+    return max(tolerance.atol / tolerance.rtol, 1e-300) if tolerance.rtol else math.inf
+
+
+def aliased(got: torch.Tensor, expected: torch.Tensor, tolerance: Tolerance) -> bool:
+    """Whether every step of the sequence ``got`` (time first, T >= 2) is its last step, and that last step is right:
+    the mark of one tensor appended at every step and updated in place (the expected steps differ, or ``got`` would
+    pass)."""
+    if got.dim() < 3 or got.shape[0] < 2 or not expected.is_floating_point():
+        return False
+    last = torch.isclose(got[-1], expected[-1], rtol=tolerance.rtol, atol=tolerance.atol, equal_nan=True).all()
+    return bool(last) and bool((got == got[-1]).all())
 
 
 def unravel(flat: int, shape: tuple[int, ...]) -> list[int]:
@@ -49,13 +103,10 @@ def unravel(flat: int, shape: tuple[int, ...]) -> list[int]:
 def check_tensor(name: str, got: Any, expected: torch.Tensor, tolerance: Tolerance) -> None:
     """``got`` is exactly a ``torch.Tensor`` of ``expected``'s shape and dtype, finite where it is, and close."""
     if type(got) is not torch.Tensor:
-        raise fail(
-            "type",
-            name,
-            f"'{name}' should be a torch.Tensor but is a {describe(got)}",
-            got=describe(got),
-            expected="torch.Tensor",
-        )
+        if isinstance(got, list | tuple):
+            hint = " (torch.stack turns a list of tensors into one tensor)"
+            raise wrong_type(name, got, "torch.Tensor", hint, Generic.LIST_FOR_TENSOR)
+        raise wrong_type(name, got, "torch.Tensor")
     if got.shape != expected.shape:
         raise fail(
             "shape",
@@ -89,6 +140,7 @@ def check_tensor(name: str, got: Any, expected: torch.Tensor, tolerance: Toleran
                 worst_index=index,
                 got=str(got[tuple(index)].item()),
                 expected=f"{expected[tuple(index)].item():.8g}",
+                expected_rounded=rounded(expected[tuple(index)].item(), tolerance),
             )
         close = torch.isclose(got, expected, rtol=tolerance.rtol, atol=tolerance.atol, equal_nan=True)
     else:
@@ -99,32 +151,33 @@ def check_tensor(name: str, got: Any, expected: torch.Tensor, tolerance: Toleran
     excess = error - tolerance.atol - tolerance.rtol * expected.double().abs()
     flat = int(excess.flatten().argmax())
     index = unravel(flat, tuple(expected.shape))
-    max_abs = float(error.max())
-    max_rel = float((error / expected.double().abs().clamp_min(1e-300)).max())
+    floor = relative_floor(tolerance)
+    max_rel = float((error / expected.double().abs().clamp_min(floor)).max()) if floor < math.inf else None
     count, total = int((~close).sum()), close.numel()
+    worst = expected[tuple(index)].item()
+    explanation = ALIASED.format(name=name) if aliased(got, expected, tolerance) else None
     raise fail(
         "value",
         name,
         f"'{name}' has {count} of {total} values wrong",
         worst_index=index,
         got=f"{got[tuple(index)].item():.8g}",
-        expected=f"{expected[tuple(index)].item():.8g}",
-        max_abs_error=max_abs,
+        expected=f"{worst:.8g}",
+        expected_rounded=rounded(worst, tolerance),
+        max_abs_error=float(error.max()),
         max_rel_error=max_rel,
+        diagnosis=Generic.ALIASED_STEPS if explanation else None,
+        explanation=explanation,
     )
 
 
 def check_float(name: str, got: Any, expected: float, tolerance: Tolerance) -> None:
     """``got`` is a Python float (an int is accepted) close to ``expected``."""
     if isinstance(got, bool) or not isinstance(got, float | int):
-        hint = " (use .item() to turn a 0-dim tensor into a float)" if isinstance(got, torch.Tensor) else ""
-        raise fail(
-            "type",
-            name,
-            f"'{name}' should be a Python float but is a {describe(got)}{hint}",
-            got=describe(got),
-            expected="float",
-        )
+        if isinstance(got, torch.Tensor):
+            hint = " (use .item() to turn a 0-dim tensor into a float)"
+            raise wrong_type(name, got, "Python float", hint, Generic.TENSOR_FOR_NUMBER)
+        raise wrong_type(name, got, "Python float")
     try:
         got = float(got)
     except OverflowError:
@@ -134,21 +187,29 @@ def check_float(name: str, got: Any, expected: float, tolerance: Tolerance) -> N
             f"'{name}' is not a finite float: the int returned ({got.bit_length()} bits) does not fit a float",
             got=f"an int of {got.bit_length()} bits",
             expected=f"{expected:.8g}",
+            expected_rounded=rounded(expected, tolerance),
         ) from None
     if got != got or got in (float("inf"), float("-inf")):
         raise fail(
-            "nonfinite", name, f"'{name}' is {got}, expected {expected:.8g}", got=str(got), expected=f"{expected:.8g}"
+            "nonfinite",
+            name,
+            f"'{name}' is {got} where the expected value is finite",
+            got=str(got),
+            expected=f"{expected:.8g}",
+            expected_rounded=rounded(expected, tolerance),
         )
     error = abs(got - expected)
     if error > tolerance.atol + tolerance.rtol * abs(expected):
+        floor = relative_floor(tolerance)
         raise fail(
             "value",
             name,
-            f"'{name}' is wrong: got {got:.8g}, expected {expected:.8g}",
+            f"'{name}' is wrong",
             got=f"{got:.8g}",
             expected=f"{expected:.8g}",
+            expected_rounded=rounded(expected, tolerance),
             max_abs_error=error,
-            max_rel_error=error / abs(expected) if expected else None,
+            max_rel_error=error / max(abs(expected), floor) if floor < math.inf else None,
         )
 
 
@@ -168,29 +229,18 @@ def check_exact(name: str, got: Any, expected: Any) -> None:
     if type(got) is not type(expected) and not (
         type(expected) is int and isinstance(got, int) and not isinstance(got, bool)
     ):
-        raise fail(
-            "type",
-            name,
-            f"'{name}' should be a {type(expected).__qualname__} but is a {describe(got)}",
-            got=describe(got),
-            expected=type(expected).__qualname__,
-        )
+        if isinstance(got, torch.Tensor) and type(expected) in (int, bool):
+            hint = f" (use .item() to turn a 0-dim tensor into {a(type(expected).__qualname__)})"
+            raise wrong_type(name, got, type(expected).__qualname__, hint, Generic.TENSOR_FOR_NUMBER)
+        raise wrong_type(name, got, type(expected).__qualname__)
     if got != expected:
-        raise fail(
-            "value",
-            name,
-            f"'{name}' is wrong: got {shown(got)}, expected {shown(expected)}",
-            got=shown(got),
-            expected=shown(expected),
-        )
+        raise fail("value", name, f"'{name}' is wrong", got=shown(got), expected=shown(expected))
 
 
 def check_dict(name: str, got: Any, expected: dict[Any, Any], tolerance: Tolerance) -> None:
     """``got`` is a dict with exactly ``expected``'s keys, each value checked by :func:`check_value`."""
     if not isinstance(got, dict):
-        raise fail(
-            "type", name, f"'{name}' should be a dict but is a {describe(got)}", got=describe(got), expected="dict"
-        )
+        raise wrong_type(name, got, "dict")
     missing = [k for k in expected if k not in got]
     extra = [k for k in got if k not in expected]
     if missing or extra:
@@ -212,9 +262,7 @@ def check_sequence(name: str, got: Any, expected: tuple[Any, ...] | list[Any], t
     """``got`` is a tuple or list of ``expected``'s length, element by element."""
     kind = "tuple" if isinstance(expected, tuple) else "list"
     if not isinstance(got, tuple | list):
-        raise fail(
-            "type", name, f"'{name}' should be a {kind} but is a {describe(got)}", got=describe(got), expected=kind
-        )
+        raise wrong_type(name, got, kind)
     if len(got) != len(expected):
         raise fail(
             "shape",
@@ -251,8 +299,8 @@ def check_outputs(outputs: Sequence[str | Sequence[str]], got: Any, expected: An
         raise fail(
             "type",
             label,
-            f"the result should be a tuple {label} but is a {type(got).__qualname__}",
-            got=type(got).__qualname__,
+            f"the result should be a tuple {label} but is {a(describe(got))}",
+            got=describe(got),
             expected="tuple",
         )
     if len(got) != len(outputs):

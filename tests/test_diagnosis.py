@@ -16,24 +16,49 @@ from grader.validate import validate_assignment
 
 SUBMISSIONS = Path(__file__).resolve().parent / "submissions"
 REQUIRED = {
-    "rnn_forward": ["rnn_missing_transpose", "rnn_missing_bias", "rnn_wrong_activation", "rnn_hs_includes_h0"],
+    "rnn_forward": [
+        "rnn_missing_transpose",
+        "rnn_missing_bias",
+        "rnn_wrong_activation",
+        "rnn_hs_includes_h0",
+        "rnn_hs_shifted",
+        "rnn_recurrent_weight_not_transposed",
+    ],
     "bptt": [
         "bptt_no_time_accumulation",
         "bptt_missing_tanh_derivative",
         "bptt_tanh_derivative_wrong_step",
         "bptt_mean_instead_of_sum",
         "clip_per_tensor",
+        "bptt_tanh_derivative_of_state",
+        "bptt_recurrent_path_skips_tanh",
+        "clip_by_value",
     ],
     "gated_cells": [
         "gru_reset_before_matmul",
         "gru_update_flipped",
         "lstm_gate_order_ifog",
         "lstm_tanh_missing_on_cell",
+        "gated_recurrent_weights_not_transposed",
+        "lstm_hs_holds_cell_states",
     ],
-    "shapes": ["shapes_lstm_gates_forgotten", "shapes_bidirectional_input_size"],
-    "taxonomy": ["many_to_one_padding_ignored", "many_to_many_mean_over_time"],
-    "attention": ["softmax_wrong_axis", "mask_not_applied", "softmax_unstable"],
+    "shapes": ["shapes_lstm_gates_forgotten", "shapes_bidirectional_input_size", "shapes_weights_transposed"],
+    "taxonomy": [
+        "many_to_one_padding_ignored",
+        "many_to_many_mean_over_time",
+        "many_to_many_divided_by_length",
+        "many_to_many_token_mean",
+    ],
+    "attention": [
+        "softmax_wrong_axis",
+        "mask_not_applied",
+        "softmax_unstable",
+        "mask_after_softmax",
+        "softmax_max_includes_padding",
+    ],
 }
+GENERIC = ["generic.aliased_steps", "generic.dtype", "generic.list_for_tensor"]
+"""Generic mistakes (grader.feedback.Generic) that a student-written submission must be named with."""
 STUDENT_MISTAKES = sorted(p for p in (SUBMISSIONS / "mistakes").glob("*/*.py"))
 ALTERNATIVES = sorted((SUBMISSIONS / "alternative").glob("*.py"))
 
@@ -80,7 +105,7 @@ def test_a_students_own_mistake_is_named(course: Course, path: Path):
 
 def test_every_required_mistake_has_a_student_written_submission():
     written = {p.parent.name for p in STUDENT_MISTAKES}
-    assert {m for ids in REQUIRED.values() for m in ids} <= written
+    assert {m for ids in REQUIRED.values() for m in ids} | set(GENERIC) <= written
 
 
 @pytest.mark.parametrize("path", ALTERNATIVES, ids=lambda p: p.stem)

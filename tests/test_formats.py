@@ -277,3 +277,20 @@ def test_text_shows_three_failures_per_task_and_counts_the_rest():
     assert len(shown) == MAX_SHOWN == 3
     assert shown == [0, 5, 6], "one failure of each kind and named mistake comes first"
     assert "... and 4 more failed tests in this task" in text
+
+
+@pytest.mark.parametrize(
+    ("kind", "mistake"), [("mutation", "generic.mutation"), ("rule", "generic.rule"), ("dtype", "generic.dtype")]
+)
+def test_a_generic_mistake_has_its_id_in_every_machine_readable_format(kind: str, mistake: str):
+    feedback = Feedback(kind=kind, function="rnn_cell", message="rnn_cell: it went wrong")  # type: ignore[arg-type]
+    assert feedback.diagnosis == mistake
+    test = result("test_cell.py::test_it", "cell", "failed", 0.0, 1.0, feedback)
+    task = TaskResult(id="cell", title="One step", score=0, max_score=1, tests=[test])
+    assignment = AssignmentResult(name="rnn_forward", title="RNN", score=0, max_score=1, tasks=[task])
+    report = GradingReport(submission="s", assignments=[assignment], isolation="bubblewrap")
+    data = json.loads(render(report, "json"))
+    assert data["assignments"][0]["tasks"][0]["tests"][0]["feedback"]["diagnosis"] == mistake
+    assert json.loads(render(report, "gradescope"))["tests"][0]["extra_data"]["diagnosis"] == mistake
+    case = ET.fromstring(render(report, "junit")).find("testsuite/testcase")
+    assert case is not None and case.find("properties/property[@name='diagnosis']").get("value") == mistake  # type: ignore[union-attr]

@@ -87,3 +87,143 @@ def lstm_forward(x, h0, c0, W_ih, W_hh, b_ih, b_hh):
         h, c = lstm_cell(x_t, h, c0, W_ih, W_hh, b_ih, b_hh)
         hs.append(h)
     return torch.stack(hs), (h, c)
+
+
+# Variants: what students write instead of the mistakes above, each named as such.
+
+catalogue.add(
+    "gru_reset_gate_missing",
+    mistake="the reset gate is left out of the candidate, n = tanh(x W_in^T + b_in + h W_hn^T + b_hn)",
+    right="the lecture's eq. (3) scales the recurrent part of the candidate by the reset gate, "
+    "n = tanh(x W_in^T + b_in + r * (h W_hn^T + b_hn))",
+    replace={"r * (h_prev @ W_hn.T + b_hn)": "(h_prev @ W_hn.T + b_hn)"},
+)
+
+catalogue.add(
+    "gru_reset_scales_input",
+    mistake="the reset gate scales the whole pre-activation of the candidate, n = tanh(r * (x W_in^T + b_in + "
+    "h W_hn^T + b_hn)), the input part too",
+    right="the lecture's eq. (3) resets only the recurrent part, n = tanh(x W_in^T + b_in + r * (h W_hn^T + b_hn))",
+    replace={
+        "n = torch.tanh(x @ W_in.T + b_in + r * (h_prev @ W_hn.T + b_hn))": (
+            "n = torch.tanh(r * (x @ W_in.T + b_in + h_prev @ W_hn.T + b_hn))"
+        )
+    },
+)
+
+catalogue.add(
+    "gated_candidate_sigmoid",
+    mistake="the candidate (n of the GRU, g of the LSTM) goes through a sigmoid instead of tanh",
+    right="the gates are sigmoids, in (0, 1), but the candidate is a tanh, in (-1, 1): the lecture's eqs. (3) and (7) "
+    "have n = tanh(...) and g = tanh(...)",
+    replace={
+        "n = torch.tanh(x @ W_in.T": "n = torch.sigmoid(x @ W_in.T",
+        "g = torch.tanh(x @ W_ig.T": "g = torch.sigmoid(x @ W_ig.T",
+    },
+)
+
+catalogue.add(
+    "gated_recurrent_weights_not_transposed",
+    mistake="the recurrent weights' blocks are used without the transpose, h W_hr, h W_hz, ... (they are square, so "
+    "the products run, but they are the wrong ones)",
+    right="every block of W_hh is (H, H) in PyTorch's layout and multiplies the row h_{t-1} transposed, as the "
+    "blocks of W_ih do x: h W_hr^T, h W_hz^T, h W_hn^T (and h W_hi^T, ... for the LSTM)",
+    replace={
+        "h_prev @ W_hr.T": "h_prev @ W_hr",
+        "h_prev @ W_hz.T": "h_prev @ W_hz",
+        "h_prev @ W_hn.T": "h_prev @ W_hn",
+        "h_prev @ W_hi.T": "h_prev @ W_hi",
+        "h_prev @ W_hf.T": "h_prev @ W_hf",
+        "h_prev @ W_hg.T": "h_prev @ W_hg",
+        "h_prev @ W_ho.T": "h_prev @ W_ho",
+    },
+)
+
+catalogue.add(
+    "lstm_gate_order_igfo",
+    mistake="the weights' row blocks are read as i | g | f | o, as TensorFlow 1's LSTMCell lays them out (i, j, f, o)",
+    right="the handout stacks the LSTM's row blocks in PyTorch's order i | f | g | o, "
+    "so the forget gate is the second block and the cell candidate g the third",
+    replace={
+        "W_ii, W_if, W_ig, W_io = W_ih.chunk(4)": "W_ii, W_ig, W_if, W_io = W_ih.chunk(4)",
+        "W_hi, W_hf, W_hg, W_ho = W_hh.chunk(4)": "W_hi, W_hg, W_hf, W_ho = W_hh.chunk(4)",
+        "b_ii, b_if, b_ig, b_io = b_ih.chunk(4)": "b_ii, b_ig, b_if, b_io = b_ih.chunk(4)",
+        "b_hi, b_hf, b_hg, b_ho = b_hh.chunk(4)": "b_hi, b_hg, b_hf, b_ho = b_hh.chunk(4)",
+    },
+)
+
+catalogue.add(
+    "lstm_output_uses_previous_cell",
+    mistake="the new state reads the previous cell, h = o * tanh(c_prev)",
+    right="the lecture's eq. (10) reads the cell just updated by eq. (9): c = f * c_prev + i * g, then h = o * tanh(c)",
+    replace={"h = o * torch.tanh(c)": "h = o * torch.tanh(c_prev)"},
+)
+
+catalogue.add(
+    "lstm_coupled_gates",
+    mistake="the cell mixes old and new with one gate, c = f * c_prev + (1 - f) * g, as a GRU mixes h and n",
+    right="the LSTM has a separate input gate: the lecture's eq. (9) has c = f * c_prev + i * g",
+    replace={"c = f * c_prev + i * g": "c = f * c_prev + (1 - f) * g"},
+)
+
+
+catalogue.add(
+    "lstm_hidden_state_not_carried",
+    mistake="every step starts from the initial state h0 instead of the previous step's h (the cell state is carried)",
+    right="the lecture's recurrence feeds both states on, (h_t, c_t) = lstm_cell(x_t, h_{t-1}, c_{t-1}) "
+    "from (h_0, c_0) = (h0, c0)",
+    replace={
+        "h, c = lstm_cell(x_t, h, c, W_ih, W_hh, b_ih, b_hh)": "h, c = lstm_cell(x_t, h0, c, W_ih, W_hh, b_ih, b_hh)"
+    },
+)
+
+catalogue.add(
+    "gru_state_not_carried",
+    mistake="every step starts from h0 instead of the previous step's state",
+    right="the GRU feeds each new state into the next step, h_t = gru_cell(x_t, h_{t-1}, ...), with h0 only at t = 1",
+    replace={"h = gru_cell(x_t, h, W_ih, W_hh, b_ih, b_hh)": "h = gru_cell(x_t, h0, W_ih, W_hh, b_ih, b_hh)"},
+)
+
+catalogue.add(
+    "gated_hs_shifted",
+    mistake="each state is appended before the step that updates it, so hs holds h_0..h_{T-1}",
+    right="hs holds the states the steps produce, h_1..h_T: compute the step first, then append its h, and hs[-1] is "
+    "h_last",
+    replace={
+        "        h = gru_cell(x_t, h, W_ih, W_hh, b_ih, b_hh)\n        hs.append(h)": (
+            "        hs.append(h)\n        h = gru_cell(x_t, h, W_ih, W_hh, b_ih, b_hh)"
+        ),
+        "        h, c = lstm_cell(x_t, h, c, W_ih, W_hh, b_ih, b_hh)\n        hs.append(h)": (
+            "        hs.append(h)\n        h, c = lstm_cell(x_t, h, c, W_ih, W_hh, b_ih, b_hh)"
+        ),
+    },
+)
+
+catalogue.add(
+    "gated_hs_includes_h0",
+    mistake="hs starts with h0, so it holds h_0..h_T",
+    right="hs holds h_1..h_T only, T states of shape (B, H), and h_last is hs[-1]",
+    replace={
+        "    h = h0\n    hs = []": "    h = h0\n    hs = [h0]",
+        "    h, c = h0, c0\n    hs = []": "    h, c = h0, c0\n    hs = [h0]",
+    },
+)
+
+catalogue.add(
+    "lstm_hs_holds_cell_states",
+    mistake="hs holds the cell states c_1..c_T instead of the hidden states",
+    right="the LSTM's outputs are its hidden states, hs = [h_1, ..., h_T] as torch.nn.LSTM's output; the cell state "
+    "comes out only as c_last",
+    replace={
+        "        h, c = lstm_cell(x_t, h, c, W_ih, W_hh, b_ih, b_hh)\n        hs.append(h)": (
+            "        h, c = lstm_cell(x_t, h, c, W_ih, W_hh, b_ih, b_hh)\n        hs.append(c)"
+        )
+    },
+)
+
+catalogue.add(
+    "lstm_final_state_swapped",
+    mistake="the final states are returned as (c_last, h_last)",
+    right="lstm_forward returns (hs, (h_last, c_last)), the hidden state first, as torch.nn.LSTM returns (h_n, c_n)",
+    replace={"return torch.stack(hs), (h, c)": "return torch.stack(hs), (c, h)"},
+)

@@ -77,3 +77,75 @@ catalogue.add(
         "theta_hh * h + b_h": "theta_hh * h0 + b_h",
     },
 )
+
+# Variants: what students write instead of the mistakes above, each named as such.
+
+catalogue.add(
+    "rnn_hs_shifted",
+    mistake="each state is appended before the step that updates it, so hs holds h_0..h_{T-1}",
+    right="hs holds the states the steps produce, h_1..h_T: compute h_t = tanh(x_t W_ih^T + b_ih + h_{t-1} W_hh^T "
+    "+ b_hh) first, then append it, and hs[-1] is h_last",
+    replace={
+        "        h = rnn_cell(x_t, h, W_ih, W_hh, b_ih, b_hh)\n        hs.append(h)": (
+            "        hs.append(h)\n        h = rnn_cell(x_t, h, W_ih, W_hh, b_ih, b_hh)"
+        ),
+        "        h = math.tanh(theta_xh * x_t + theta_hh * h + b_h)\n        hs.append(h)": (
+            "        hs.append(h)\n        h = math.tanh(theta_xh * x_t + theta_hh * h + b_h)"
+        ),
+    },
+)
+
+catalogue.add(
+    "rnn_recurrent_weight_not_transposed",
+    mistake="the recurrent weights are used without the transpose, h_{t-1} W_hh (W_hh is square, so the product "
+    "runs, but it is the wrong one)",
+    right="eq. (1) multiplies the row h_{t-1} by the transpose of W_hh, as it does x_t by W_ih^T: "
+    "h_t = tanh(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh)",
+    replace={"x @ W_ih.T + b_ih + h_prev @ W_hh.T + b_hh": "x @ W_ih.T + b_ih + h_prev @ W_hh + b_hh"},
+)
+
+# With D != H, x @ W_ih raises as rnn_missing_transpose does; with D == H the two give different values.
+catalogue.add(
+    "rnn_input_weight_not_transposed",
+    mistake="the input weights are used without the transpose, x_t W_ih (which only runs when D == H)",
+    right="W_ih is (H, D) in PyTorch's layout, so eq. (1) multiplies the row x_t by its transpose: "
+    "h_t = tanh(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh)",
+    replace={"x @ W_ih.T + b_ih + h_prev @ W_hh.T + b_hh": "x @ W_ih + b_ih + h_prev @ W_hh.T + b_hh"},
+)
+
+catalogue.add(
+    "rnn_no_activation",
+    mistake="the tanh is left out, so the state is the linear h_t = x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh",
+    right="the Elman cell's eq. (1) squashes the sum with tanh: h_t = tanh(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh)",
+    replace={
+        "h = torch.tanh(x @ W_ih.T + b_ih + h_prev @ W_hh.T + b_hh)": "h = x @ W_ih.T + b_ih + h_prev @ W_hh.T + b_hh",
+        "h = math.tanh(theta_xh * x_t + theta_hh * h + b_h)": "h = theta_xh * x_t + theta_hh * h + b_h",
+    },
+)
+
+catalogue.add(
+    "rnn_h0_ignored",
+    mistake="h0 is ignored and the sequence starts from a zero state, as torch.nn.RNN does when no h0 is given",
+    right="eq. (1) starts from the given initial state: h_1 = tanh(x_1 W_ih^T + b_ih + h0 W_hh^T + b_hh)",
+    replace={
+        "h = h0  # (B, H)": "h = torch.zeros_like(h0)  # (B, H)",
+        "    h = h0\n    hs = []\n    for x_t in xs:": "    h = 0.0\n    hs = []\n    for x_t in xs:",
+    },
+)
+
+catalogue.add(
+    "readout_missing_bias",
+    mistake="the readout's bias b_y is left out",
+    right="the readout of eq. (2) adds its bias, y_t = h_t W_hy^T + b_y (and y_hat = theta_hy h_T + b_y in eq. (3))",
+    replace={"y = h @ W_hy.T + b_y": "y = h @ W_hy.T", "y_hat = theta_hy * h + b_y": "y_hat = theta_hy * h"},
+)
+
+catalogue.add(
+    "readout_activation",
+    mistake="the readout goes through a tanh, y_t = tanh(h_t W_hy^T + b_y), as the state does",
+    right="the readout of eq. (2) is linear, y_t = h_t W_hy^T + b_y: only the state h_t is squashed",
+    replace={
+        "y = h @ W_hy.T + b_y": "y = torch.tanh(h @ W_hy.T + b_y)",
+        "y_hat = theta_hy * h + b_y": "y_hat = math.tanh(theta_hy * h + b_y)",
+    },
+)

@@ -63,7 +63,8 @@ def render(report: GradingReport) -> str:
         f"# Grading report: {markdown_text(report.submission)}",
         "",
         f"**Total: {points(report.score)} / {points(report.max_score)} ({report.percent:.1f}%)**"
-        f" · isolation: {report.isolation} · tests: {report.tests}",
+        f" · isolation: {report.isolation} · tests: {report.tests}"
+        + (f" · attempt {report.attempt_seed}" if report.attempt_seed else ""),
         "",
     ]
     for assignment in report.assignments:

@@ -59,6 +59,8 @@ def header(report: GradingReport) -> Panel:
         Text.assemble(("Tests:      ", "bold"), report.tests),
         Text.assemble(("Total:      ", "bold"), (total, "bold green" if report.score >= report.max_score else "bold")),
     ]
+    if report.attempt_seed:
+        lines.append(Text.assemble(("Attempt:    ", "bold"), f"{report.attempt_seed} (--attempt-seed grades it again)"))
     return Panel(Group(*lines), title="Grading report", title_align="left")
 
 
