@@ -1,4 +1,4 @@
-"""``grader validate [ASSIGNMENT]...``: prove an assignment's hidden tests and mistake catalogue."""
+"""``grader validate [ASSIGNMENT]...``: prove an assignment's tests and mistake catalogue."""
 
 from __future__ import annotations
 
@@ -19,8 +19,9 @@ from grader.validate import print_validation, validate_assignment
 @click.argument("assignments", nargs=-1, metavar="[ASSIGNMENT]...")
 @course_option
 def validate(assignments: tuple[str, ...], course: Path | None) -> None:
-    """Prove the hidden tests: the reference gets full marks, the starter none, every catalogued mistake is
-    caught and named. Exits with 1 when one is not."""
+    """Prove the tests: the reference gets full marks and passes every public test, the starter gets none and fails
+    every public test, every catalogued mistake is caught and named, no test fails for the course's reasons. Exits
+    with 1 when one is not."""
     try:
         loaded = load_course(course)
         validations = [validate_assignment(loaded, name) for name in assignments or loaded.assignments]

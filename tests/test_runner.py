@@ -235,7 +235,8 @@ def test_every_run_gets_fresh_fixtures_and_instances_from_one_collection(demo: t
     first, second = grade(assignment, reference, reference), grade(assignment, reference, reference)
     assert verdicts(first) == verdicts(second)
     assert verdicts(second)["TestClass::test_fresh_instance"] == ("passed", "")
-    assert collect(assignment.tests_dir("hidden")) is collect(assignment.tests_dir("hidden"))
+    tasks = frozenset({"a"})
+    assert collect(assignment.tests_dir("hidden"), tasks) is collect(assignment.tests_dir("hidden"), tasks)
     assert collect.cache_info().hits >= 2
 
 
@@ -280,52 +281,72 @@ def test_same_named_test_files_in_two_folders_stay_apart(tmp_path: Path):
             assert verdicts(grade(assignment, reference, reference)) == {"test_who": ("passed", "")}
 
 
-def test_a_fixture_the_grader_does_not_provide_is_a_collection_error(tmp_path: Path):
+GOOD_TEST = """
+
+@pytest.mark.task("a")
+def test_good(grade):
+    grade.compare("double", torch.ones(2))
+"""
+
+
+def test_a_fixture_the_grader_does_not_provide_is_one_line_of_course_error(tmp_path: Path):
     tests = """
-        import pytest
+import pytest, torch
 
-        @pytest.mark.task("a")
-        def test_tmp(grade, tmp_path):
-            pass
-    """
-    assignment = make_assignment(tmp_path, {"test_fixture.py": tests})
+@pytest.mark.task("a")
+def test_tmp(grade, tmp_path):
+    pass
+"""
+    assignment = make_assignment(tmp_path, {"test_fixture.py": tests + GOOD_TEST})
     reference = module(tmp_path / "ref", REFERENCE)
-    with pytest.raises(RuntimeError) as error:
-        grade(assignment, reference, reference)
-    message = str(error.value)
-    assert message.startswith(f"{assignment.tests_dir('hidden')}: tests failed to collect")
-    assert "test_fixture.py: test_tmp requests the fixture tmp_path" in message
-    assert "the fixtures are case_seed, rng, grade, student, reference" in message
+    result = grade(assignment, reference, reference)
+    assert verdicts(result) == {"test_tmp": ("error", NOT_COUNTED), "test_good": ("passed", "")}
+    assert result.course_errors == [
+        "demo: test_fixture.py::test_tmp requests the fixture tmp_path, which the grader does not provide; the "
+        "fixtures are case_seed, rng, grade, student, reference (and the test's parametrize arguments)"
+    ]
+    assert result.score == result.max_score == 2
 
 
-@pytest.mark.parametrize("mark", ['@pytest.mark.task("nope")', ""])
-def test_every_test_needs_a_known_task(tmp_path: Path, mark: str):
+@pytest.mark.parametrize(
+    ("mark", "wrong"),
+    [('@pytest.mark.task("nope")', "is marked @pytest.mark.task('nope')"), ("", "has no @pytest.mark.task(ID)")],
+)
+def test_every_test_needs_a_known_task(tmp_path: Path, mark: str, wrong: str):
     tests = f"""
-        import pytest
+import pytest, torch
 
-        {mark}
-        def test_unmarked():
-            pass
-    """
-    assignment = make_assignment(tmp_path, {"test_task.py": tests})
+{mark}
+def test_unmarked():
+    pass
+"""
+    assignment = make_assignment(tmp_path, {"test_task.py": tests + GOOD_TEST})
     reference = module(tmp_path / "ref", REFERENCE)
-    with pytest.raises(RuntimeError, match=r"test_task.py::test_unmarked: every test needs @pytest.mark.task\(ID\)"):
-        grade(assignment, reference, reference)
+    result = grade(assignment, reference, reference)
+    # it counts for no task, so the student's report has nothing of it; the instructor's line says what is wrong
+    assert verdicts(result) == {"test_good": ("passed", "")}
+    assert result.course_errors == [
+        f"demo: test_task.py::test_unmarked {wrong}, but every test needs one whose ID is a task of assignment.toml: a"
+    ]
 
 
-def test_a_skip_or_xfail_mark_is_a_collection_error(tmp_path: Path):
+def test_a_skip_or_xfail_mark_is_one_line_of_course_error(tmp_path: Path):
     tests = """
-        import pytest
+import pytest, torch
 
-        @pytest.mark.task("a")
-        @pytest.mark.xfail(reason="not yet")
-        def test_later():
-            pass
-    """
-    assignment = make_assignment(tmp_path, {"test_marks.py": tests})
+@pytest.mark.task("a")
+@pytest.mark.xfail(reason="not yet")
+def test_later():
+    pass
+"""
+    assignment = make_assignment(tmp_path, {"test_marks.py": tests + GOOD_TEST})
     reference = module(tmp_path / "ref", REFERENCE)
-    with pytest.raises(RuntimeError, match=r"test_marks.py::test_later: @pytest.mark.xfail is not supported"):
-        grade(assignment, reference, reference)
+    result = grade(assignment, reference, reference)
+    assert verdicts(result) == {"test_later": ("error", NOT_COUNTED), "test_good": ("passed", "")}
+    assert result.course_errors == [
+        "demo: test_marks.py::test_later is marked @pytest.mark.xfail, which the grader does not support: it runs "
+        "every test"
+    ]
 
 
 def test_past_the_time_budget_the_tests_left_are_not_run_and_cost_their_points(tmp_path: Path):

@@ -21,6 +21,12 @@ def random_mask(rng, B, T):
     return mask
 
 
+def dyadic(rng, *shape, scale, dtype=F64):
+    """N(0, scale^2) rounded to a multiple of 1/8: the products and sums of such numbers that a score computes are
+    exact in float32 as in float64, so every order of summation gives the same scores."""
+    return torch.round(8 * scale * randn(rng, *shape, dtype=dtype)) / 8
+
+
 def huge_scores(rng, B, T, dtype):
     """Scores uniform in [-1e4, 1e4], and a row 0 entirely near -1e4: exp overflows or underflows without care."""
     scores = 1e4 * (2 * torch.rand(B, T, generator=rng, dtype=dtype) - 1)
@@ -63,6 +69,18 @@ class TestAdditiveScores:
         query, keys = randn(rng, B, Hq, dtype=dtype), randn(rng, T, B, Hk, dtype=dtype)
         W_q, W_k, v = randn(rng, A, Hq, dtype=dtype), randn(rng, A, Hk, dtype=dtype), randn(rng, A, dtype=dtype)
         grade.compare("additive_scores", query, keys, W_q, W_k, v)
+
+    @pytest.mark.parametrize(
+        ("T", "B", "Hq", "Hk", "A", "dtype"),
+        [pytest.param(6, 3, 4, 5, 6, F64, id="float64"), pytest.param(4, 2, 3, 2, 8, F32, id="float32")],
+    )
+    def test_saturated(self, grade, rng, T, B, Hq, Hk, A, dtype):
+        """W_q q + W_k k_j of order 500: tanh is 1 or -1 for most entries, never NaN (e^2z overflows from z = 44 in
+        float32, 355 in float64)."""
+        query, keys = dyadic(rng, B, Hq, scale=10.0, dtype=dtype), dyadic(rng, T, B, Hk, scale=10.0, dtype=dtype)
+        W_q = dyadic(rng, A, Hq, scale=50 * (Hq + Hk) ** -0.5, dtype=dtype)
+        W_k = dyadic(rng, A, Hk, scale=50 * (Hq + Hk) ** -0.5, dtype=dtype)
+        grade.compare("additive_scores", query, keys, W_q, W_k, randn(rng, A, dtype=dtype))
 
     def test_unchanged(self, grade, rng):
         T, B, Hq, Hk, A = 4, 2, 3, 5, 6
@@ -177,6 +195,20 @@ class TestAttend:
         T, B, H, Hv = 1, 1, 3, 2
         mask = torch.ones(B, T, dtype=torch.bool)
         grade.compare("attend", randn(rng, B, H), randn(rng, T, B, H), randn(rng, T, B, Hv), mask, "dot")
+
+    @pytest.mark.parametrize(
+        ("dtype", "values", "score"),
+        [pytest.param(F64, True, "dot", id="float64"), pytest.param(F32, False, "scaled_dot", id="float32")],
+    )
+    def test_huge_scores_masked(self, grade, rng, dtype, values, score):
+        """Scores in the thousands to about 1e4 (H = 4, so that the scaled scores are exact too), under a mask; in
+        row 0 every real key scores far below every padded one (k_j = -m q for a real key, +m q for a padded one)."""
+        T, B, H, Hv = 7, 4, 4, 3
+        query, keys = dyadic(rng, B, H, scale=40.0, dtype=dtype), dyadic(rng, T, B, H, scale=40.0, dtype=dtype)
+        mask = random_mask(rng, B, T)
+        m = torch.randint(1, 4, (T, 1), generator=rng).to(dtype)
+        keys[:, 0] = torch.where(mask[0].unsqueeze(1), -m, m) * query[0]
+        grade.compare("attend", query, keys, randn(rng, T, B, Hv, dtype=dtype) if values else None, mask, score)
 
     def test_unchanged(self, grade, rng):
         T, B, H, Hv = 5, 3, 4, 6

@@ -44,6 +44,19 @@ def test_scalar_gradients_random(grade, rng, T):
 
 
 @pytest.mark.task("scalar")
+def test_scalar_gradients_saturated(grade, rng):
+    """theta_xh = 500 and xs in (-1, 1): most steps' z_t lie between 50 and 500 in magnitude, and z_2 beyond 400,
+    where e^2z overflows (math.exp raises); steps 1, 4, 7 have x_t 1000 times smaller and stay unsaturated, so that
+    the error still flows back through some steps."""
+    T = 8
+    xs = 2 * torch.rand(T, generator=rng, dtype=torch.float64) - 1
+    xs[::3] *= 1e-3
+    xs[1] = 0.9
+    y, theta_hh, theta_hy, b_h, b_y, h0 = (0.7 * torch.randn(6, generator=rng, dtype=torch.float64)).tolist()
+    grade.compare("scalar_rnn_gradients", xs.tolist(), y, 500.0, theta_hh, theta_hy, b_h, b_y, h0)
+
+
+@pytest.mark.task("scalar")
 def test_scalar_gradients_leave_xs_unchanged(grade):
     grade.check_unchanged("scalar_rnn_gradients", *EXAMPLE)
 
