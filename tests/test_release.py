@@ -46,6 +46,8 @@ def run_json(args: list[str]) -> dict:
 
 
 def test_the_bundle_is_laid_out_as_a_course_of_its_own(bundle):
+    """The course's files a student needs, the starters and, for the feedback's names of a test's inputs, the
+    parameters of the starters' functions."""
     released_course = tomllib.loads((bundle / "assignments" / "course.toml").read_text())
     assert released_course == {
         "title": "Recurrent neural networks",
@@ -58,6 +60,10 @@ def test_the_bundle_is_laid_out_as_a_course_of_its_own(bundle):
         assert not (released / "tests" / "hidden").exists()
         reference = (ROOT / "reference" / f"{name}.py").read_text()
         assert (bundle / f"{name}.py").read_text() == strip_solutions(reference)
+        top_level = ast.parse((bundle / f"{name}.py").read_text()).body
+        starter = {f.name: [a.arg for a in f.args.args] for f in top_level if isinstance(f, ast.FunctionDef)}
+        functions = [f for f, spec in default_course().assignment(name).spec.functions.items() if not spec.constant]
+        assert tomllib.loads((released / "signatures.toml").read_text()) == {f: starter[f] for f in functions}
         module, _ = notebook_to_source(bundle / "notebooks" / f"{name}.ipynb")
         for function in FUNCTIONS[name]:
             assert re.search(rf"\bdef {function}\(|\b{function}\b[^\n=]*=", module), function

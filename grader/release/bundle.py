@@ -1,9 +1,9 @@
 """The student bundle: a folder a student works in, and that ``grader run . --public`` grades as its own course.
 
 Layout: the starter modules at the root, their notebooks in ``notebooks/``, ``assignments/course.toml`` (the title,
-no seed) and ``assignments/<name>/{assignment.toml, handout.md, tests/public/...}``, a README, the CI workflow in
-``.github/workflows/`` and the grader's wheel and constraints in ``.grader/``. Never a hidden test, a reference
-solution, a mistake catalogue or the seed.
+no seed) and ``assignments/<name>/{assignment.toml, handout.md, signatures.toml, tests/public/...}``, a README, the CI
+workflow in ``.github/workflows/`` and the grader's wheel and constraints in ``.grader/``. Never a hidden test, a
+reference solution, a mistake catalogue or the seed.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from grader.release.notebooks import starter_notebook, write_notebook
 from grader.release.resources import render, template_text
 from grader.release.wheel import checkout_file, copy_wheel
 from grader.release.workflows import WORKFLOWS, Workflow
+from grader.signatures import FILE, contract_functions, reference_parameters, signatures_toml
 from grader.spec import Course
 from grader.starter import write_starter
 
@@ -45,6 +46,8 @@ def write_bundle(course: Course, names: list[str], out: Path, wheel: Path | None
             target = out / "assignments" / name / file.relative_to(assignment.folder)
             target.parent.mkdir(parents=True, exist_ok=True)
             written.append(Path(shutil.copy2(file, target)))
+        parameters = reference_parameters(reference(course, name), contract_functions(assignment.spec))
+        written.append(write_text(out / "assignments" / name / FILE, signatures_toml(parameters)))
         written.append(write_starter(reference(course, name), out / f"{name}.py"))
         notebook = starter_notebook(assignment, reference(course, name))
         written.append(write_notebook(notebook, out / "notebooks" / f"{name}.ipynb"))
