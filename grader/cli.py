@@ -16,6 +16,7 @@ COMMANDS = {
     "gradebook": "grader.batch.export:gradebook_command",
     "release": "grader.release.command:release",
     "ci": "grader.ci.command:ci",
+    "new-seed": "grader.seed_command:new_seed",
 }
 """Every command, by name: the module and the attribute that define it."""
 

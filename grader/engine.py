@@ -1,8 +1,8 @@
 """Grading a submission folder: find its modules, start one sandboxed worker, run each assignment's tests.
 
 The stages, in order: read the modules (``.py`` or ``.ipynb``), check the contract's rules on their
-source, start the worker, grade every assignment present with the trusted tests and reference, and
-put it all in one :class:`GradingReport`.
+source, start the worker, grade every expected assignment with the trusted tests and reference (one not
+handed in scores 0), and put it all in one :class:`GradingReport`.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from grader.results import AssignmentResult, GradingReport
 from grader.rules import static_violations
 from grader.runner import grade_assignment
 from grader.sandbox.session import SandboxedStudent, SubmissionSession, grading_order
-from grader.spec import Assignment, Course
+from grader.spec import Assignment, Course, attempt_seed
 from grader.student import import_module_from
 
 
@@ -72,7 +72,13 @@ def read_modules(
     return modules, unreadable
 
 
+def not_handed_in(name: str) -> str:
+    """The one line of an expected module the submission does not hold."""
+    return f"{name}.py was not handed in (nor {name}.ipynb); it scores 0 (grade only some modules with --assignment)"
+
+
 def unreadable_result(assignment: Assignment, reason: str) -> AssignmentResult:
+    """The result of an expected assignment whose module is missing or was refused: 0 of its points."""
     return AssignmentResult(
         name=assignment.name,
         title=assignment.spec.title,
@@ -91,9 +97,11 @@ def grade_submission(
     limits: Limits | None = None,
     time_limit: float | None = None,
     refused: Mapping[str, str] | None = None,
+    attempt: str | None = None,
 ) -> GradingReport:
-    """Grade every assignment whose module ``folder`` holds (``only`` narrows them; ``refused``: see
-    :func:`read_modules`)."""
+    """Grade every expected assignment (the course's, or ``only``) on what ``folder`` holds: one that is missing
+    or refused scores 0 of its points (``refused``: see :func:`read_modules`). The hidden tests draw their inputs
+    from ``attempt`` (an earlier report's ``attempt_seed``, to reproduce it) or else from a new attempt seed."""
     torch.set_num_threads(1)  # the grader's own work is small tensors; parallelism comes from processes
     if course.lies_within(folder) and not course.bundle:
         raise SubmissionError(
@@ -101,7 +109,9 @@ def grade_submission(
             "course: give --course the instructor's course folder"
         )
     assignments = {name: course.assignment(name) for name in (only or course.assignments)}
-    seed = course.spec.seed_for(which, course.assignments_dir / "course.toml")
+    secret = course.spec.seed_for(which, course.assignments_dir / "course.toml")
+    attempt = (attempt or attempt_seed(secret)) if which == "hidden" else None
+    seed = attempt or secret
     modules, unreadable = read_modules(folder, assignments, refused)
     rules = {name: assignments[name].spec.rules.model_dump() for name in modules}
     session = SubmissionSession({name: m.source for name, m in modules.items()}, rules, limits or Limits())
@@ -111,9 +121,8 @@ def grade_submission(
     try:
         for name in order:
             assignment = assignments[name]
-            if name in unreadable:
-                results[name] = unreadable_result(assignment, unreadable[name])
             if name not in modules:
+                results[name] = unreadable_result(assignment, unreadable.get(name) or not_handed_in(name))
                 continue
             module = modules[name]
             violations = static_violations(module.source, assignment.spec.rules, module.filename)
@@ -135,7 +144,7 @@ def grade_submission(
     finally:
         session.close()
     notes = []
-    graded = [results[name] for name in assignments if name in results]
+    graded = [results[name] for name in assignments]
     not_counted = sum(t.status == "error" for a in graded for t in a.tests)
     if not_counted:
         notes.append(
@@ -150,5 +159,10 @@ def grade_submission(
             f"the student's code wrote to the terminal directly (first 300 characters): {printed_outside[:300]!r}"
         )
     return GradingReport(
-        submission=str(folder), assignments=graded, isolation=session.isolation.describe(), tests=which, notes=notes
+        submission=str(folder),
+        assignments=graded,
+        isolation=session.isolation.describe(),
+        tests=which,
+        attempt_seed=attempt,
+        notes=notes,
     )

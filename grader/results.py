@@ -66,6 +66,11 @@ class GradingReport(BaseModel):
     assignments: list[AssignmentResult]
     isolation: str = Field(description="how the student's code was isolated from the grading")
     tests: Literal["hidden", "public"] = "hidden"
+    attempt_seed: str | None = Field(
+        None,
+        description="the seed of this attempt's hidden inputs (each attempt draws its own): `grader run "
+        "--attempt-seed` with it grades the same inputs again, feedback included",
+    )
     notes: list[SafeText] = Field(default_factory=list)
 
     @property

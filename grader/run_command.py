@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from grader.formats import FORMATS, render
 from grader.formats.text import print_text
 from grader.limits import Limits
 from grader.options import grading_options, load_course
-from grader.spec import SpecError
+from grader.spec import ATTEMPT_PATTERN, SpecError
 
 
 @click.command()
@@ -32,6 +33,12 @@ from grader.spec import SpecError
     help="Write the report here instead of to stdout.",
 )
 @click.option(
+    "--attempt-seed",
+    metavar="HEX",
+    help="Grade the hidden tests on the inputs of an earlier attempt (its report's attempt_seed), to reproduce its "
+    "grades and feedback; by default every run is a new attempt with inputs of its own.",
+)
+@click.option(
     "--fail-under",
     type=click.FloatRange(0, 100),
     metavar="PCT",
@@ -43,12 +50,19 @@ def run(
     public: bool,
     fmt: str,
     output: Path | None,
+    attempt_seed: str | None,
     fail_under: float | None,
     course: Path | None,
     time_limit: float | None,
     limits: Limits,
 ) -> None:
-    """Grade the SUBMISSION folder: every module of the course it holds, as .py files or notebooks."""
+    """Grade the SUBMISSION folder: every assignment of the course (or those of --assignment), each module as a .py
+    file or a notebook; one not handed in scores 0."""
+    if attempt_seed is not None and (public or not re.fullmatch(ATTEMPT_PATTERN, attempt_seed)):
+        exits.fail(
+            f"--attempt-seed {attempt_seed!r}: give the 32 hex digits of a report's attempt_seed, with the hidden tests"
+            " (not --public, whose inputs are the same in every run)"
+        )
     try:
         report = grade_submission(
             submission,
@@ -57,6 +71,7 @@ def run(
             "public" if public else "hidden",
             limits,
             time_limit,
+            attempt=attempt_seed,
         )
     except (SubmissionError, SpecError) as error:
         exits.fail(str(error))

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
+import re
+import secrets
 import tomllib
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from grader.feedback import HiddenValues
 
 Dtype = Literal["float32", "float64"]
 BUDGET_FACTOR = 12.0
@@ -104,20 +109,68 @@ class CourseSpec(Strict):
     """``assignments/course.toml``."""
 
     title: str
-    seed: int | None = Field(None, description="seeds every hidden test's inputs; never released to students")
+    seed: str | None = Field(
+        None,
+        description="the course's secret, at least 128 random bits as hex digits (`grader new-seed` makes one): with a "
+        "fresh nonce it gives each attempt its own hidden inputs; never released to students",
+    )
     public_tests: dict[str, list[str]] | None = Field(
         None,
         description="in a released student bundle: each assignment's public test files (relative to its "
         "tests/public/) as released; a bundle grading itself collects these and no other file",
     )
+    hidden_values: HiddenValues = Field(
+        "rounded",
+        description="what a failed hidden test shows of the expected value: 'rounded' to fewer significant digits "
+        "than a pass needs (at most 3, fewer where those would pass the check's tolerance; exact values such as ints "
+        "and shapes in full), with its errors to one digit; 'none', no expected value at all; or 'full'. Public "
+        "tests always show full values",
+    )
 
-    def seed_for(self, which: Literal["public", "hidden"], path: Path) -> int:
-        """The seed of a run: hidden tests need the course's own; public tests make do with 0."""
+    @field_validator("seed", mode="before")
+    @classmethod
+    def _strong(cls, seed: object) -> object:
+        """Refuse a secret a student could guess or search for: anything short of 128 random bits."""
+        if seed is None or (isinstance(seed, str) and re.fullmatch(SECRET_PATTERN, seed) and int(seed, 16) >> 96):
+            return seed
+        raise ValueError(
+            f"seed = {seed!r} is not a secret of at least 128 bits (32 or more hex digits); make one with "
+            "`grader new-seed` and paste its line here"
+        )
+
+    def seed_for(self, which: Literal["public", "hidden"], path: Path) -> str:
+        """The secret of a run: hidden tests need the course's own; public tests take :func:`public_seed`."""
+        if which == "public":
+            return public_seed(self.title)
         if self.seed is None:
-            if which == "hidden":
-                raise SpecError(f"{path}: no seed, so the hidden tests cannot run; add seed = <a secret number>")
-            return 0
+            raise SpecError(f"{path}: no seed, so the hidden tests cannot run; add the line `grader new-seed` prints")
         return self.seed
+
+
+SECRET_PATTERN = r"[0-9a-f]{32,}"
+ATTEMPT_PATTERN = r"[0-9a-f]{32}"
+"""An attempt's seed: 128 bits as hex digits."""
+
+
+def new_secret() -> str:
+    """A course secret that :meth:`CourseSpec._strong` accepts: 128 random bits (drawn again in the one case in 2^32
+    that they would start with 32 zero bits)."""
+    while not int(secret := secrets.token_hex(16), 16) >> 96:
+        pass
+    return secret
+
+
+def attempt_seed(secret: str, nonce: str | None = None) -> str:
+    """The seed of one attempt's hidden inputs, from the course's secret and a nonce (fresh unless given): a table of
+    what an attempt's feedback showed is worth nothing in the next one, and the seed tells nothing of the secret."""
+    nonce = nonce if nonce is not None else secrets.token_hex(16)
+    return hashlib.sha256(f"attempt {nonce} of {secret}".encode()).hexdigest()[:32]
+
+
+def public_seed(title: str) -> str:
+    """The public tests' seed, from the course's title alone: a bundle released from the course has the same, so the
+    instructor reproduces a student's public report, and it tells nothing of the secret seed."""
+    return hashlib.sha256(f"public tests of {title}".encode()).hexdigest()[:32]
 
 
 class SpecError(Exception):
@@ -138,9 +191,13 @@ def read_toml(path: Path, model: type[Strict]) -> Strict:
 class Assignment:
     """One assignment's folder: spec, handout, tests and mistake catalogue."""
 
-    def __init__(self, folder: Path, released_tests: list[str] | None = None) -> None:
+    def __init__(
+        self, folder: Path, released_tests: list[str] | None = None, hidden_values: HiddenValues = "rounded"
+    ) -> None:
         self.folder = folder
         self.released_tests = released_tests
+        self.hidden_values = hidden_values
+        """The course's ``hidden_values``: what its hidden tests show of expected values."""
         self.spec: AssignmentSpec = read_toml(folder / "assignment.toml", AssignmentSpec)  # type: ignore[assignment]
         if self.spec.name != folder.name:
             raise SpecError(
@@ -204,7 +261,9 @@ class Course:
         if released is not None:
             found = [folder for folder in found if folder.name in released]
         return {
-            folder.name: Assignment(folder, released[folder.name] if released is not None else None)
+            folder.name: Assignment(
+                folder, released[folder.name] if released is not None else None, self.spec.hidden_values
+            )
             for folder in found
         }
 

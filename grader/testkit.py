@@ -23,11 +23,9 @@ change them.
 
 from __future__ import annotations
 
-import functools
 import hashlib
-import inspect
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
@@ -37,12 +35,14 @@ from grader.checks import Tolerance, check_result, fail
 from grader.diagnosis import Diagnoser
 from grader.feedback import Feedback, GradingFailure
 from grader.reference_results import RESULTS
+from grader.signatures import Parameters
 from grader.spec import AssignmentSpec
 from grader.student import Call, Student
 
 
-def case_seed(seed: int, nodeid: str) -> int:
-    """The seed of one test's inputs, derived from the course's secret seed and the test's id."""
+def case_seed(seed: int | str, nodeid: str) -> int:
+    """The seed of one test's inputs, derived from the run's seed (the attempt's, for hidden tests) and the test's
+    id."""
     return int.from_bytes(hashlib.sha256(f"{seed}:{nodeid}".encode()).digest()[:7], "big")
 
 
@@ -60,12 +60,6 @@ def describe_inputs(names: list[str], args: tuple[Any, ...]) -> str:
         else:
             parts.append(f"{name} {arg!r}")
     return ", ".join(parts)
-
-
-@functools.lru_cache(maxsize=1024)
-def parameter_names(function: Callable[..., Any]) -> tuple[str, ...]:
-    """The names of ``function``'s parameters, inspected once: every failed test names its inputs with them."""
-    return tuple(inspect.signature(function).parameters)
 
 
 def first_float_dtype(value: Any) -> torch.dtype | None:
@@ -86,34 +80,41 @@ NO_REFERENCE = "this test needs the reference solutions, which are not present"
 class CourseError(Exception):
     """A test could not run for a reason of the course's (the reference raised, or is absent): never the student's."""
 
+
+class AuthoringError(CourseError):
+    """A test asks for what the grader or the assignment does not have (a fixture, a task, a function): its message
+    says what, in words that follow the test's id, on one line."""
+
 UNCHECKED = object()
 """Stands for "no expected value": the call is made, its result not compared."""
 
 
 @dataclass
 class Grade:
-    """A test's handle on the submission, the reference and the assignment's tolerances."""
+    """A test's handle on the submission, the reference and the assignment's tolerances; ``parameters``: the
+    contract's parameter names (:mod:`grader.signatures`), which name a failed test's inputs."""
 
     spec: AssignmentSpec
     student: Student
     reference: ModuleType | None
     seed: int
     diagnoser: Diagnoser | None = None
+    parameters: Parameters = field(kw_only=True)
 
     def tolerance(self, args: tuple[Any, ...]) -> Tolerance:
         dtype = first_float_dtype(args)
         return self.spec.tolerance["float32" if dtype == torch.float32 else "float64"]
 
     def _parameter_names(self, function: str) -> list[str]:
-        value = getattr(self.reference, function, None) if self.reference is not None else None
-        return list(parameter_names(value)) if inspect.isfunction(value) else []
+        return list(self.parameters.get(function, ()))
 
     def _annotate(self, failure: GradingFailure, function: str, args: tuple[Any, ...]) -> GradingFailure:
         fn_spec = self.spec.functions.get(function)
         failure.feedback = failure.feedback.model_copy(
             update={
                 "function": function,
-                "inputs": f"{describe_inputs(self._parameter_names(function), args)} (case seed {self.seed})",
+                "inputs": describe_inputs(self._parameter_names(function), args),
+                "case_seed": self.seed,
                 "equation": failure.feedback.equation or (fn_spec.equation if fn_spec else None),
                 "message": f"{function}: {failure.feedback.message}"
                 if not failure.feedback.message.startswith(function)
@@ -122,8 +123,18 @@ class Grade:
         )
         return failure
 
+    def _known(self, function: str) -> None:
+        """AuthoringError unless ``function`` is one of the assignment's functions (a test's typo is not the
+        student's missing function)."""
+        if function not in self.spec.functions:
+            raise AuthoringError(
+                f"asks grade for {function!r}, which is not a function of {self.spec.name} (its assignment.toml "
+                f"has {', '.join(self.spec.functions)})"
+            )
+
     def _call_student(self, function: str, args: tuple[Any, ...], watch: bool = False) -> Call:
         """The student's ``function(*args)``."""
+        self._known(function)
         return self.student.call(function, *args, watch=watch)
 
     def call(self, function: str, *args: Any) -> Any:
@@ -136,6 +147,7 @@ class Grade:
     def expected(self, function: str, *args: Any) -> Any:
         """The reference's result for ``function(*args)``, on copies of the arguments (computed once per process
         for equal arguments: see :mod:`grader.reference_results`)."""
+        self._known(function)
         if self.reference is None:
             raise CourseError(NO_REFERENCE)
         try:
@@ -196,6 +208,7 @@ class Grade:
 
     def constant(self, name: str) -> Any:
         """The student's module-level value ``name``."""
+        self._known(name)
         try:
             return self.student.constant(name)
         except GradingFailure as failure:
@@ -209,7 +222,8 @@ FIXTURES = ("case_seed", "rng", "grade", "student", "reference")
 class Fixtures:
     """The fixtures of one graded module's tests, made fresh for every test:
 
-    - ``case_seed``: the seed of the test's inputs, from the course's secret seed and the test's id;
+    - ``case_seed``: the seed of the test's inputs, from the run's seed (a hidden test's: the attempt's) and the
+      test's id;
     - ``rng``: a ``torch.Generator`` seeded with it, to draw the inputs from;
     - ``grade``: a new :class:`Grade`, the test's handle on the submission and the reference;
     - ``student``: the :class:`Student` itself;
@@ -221,14 +235,17 @@ class Fixtures:
         spec: AssignmentSpec,
         student: Student,
         reference: ModuleType | None,
-        seed: int,
+        seed: int | str,
         diagnoser: Diagnoser | None = None,
+        *,
+        parameters: Parameters,
     ) -> None:
         self.spec = spec
         self.student = student
         self.reference = reference
         self.seed = seed
         self.diagnoser = diagnoser
+        self.parameters = parameters
 
     def values(self, nodeid: str, names: Iterable[str]) -> dict[str, Any]:
         """The fixtures ``names`` (of :data:`FIXTURES`) of the test ``nodeid``."""
@@ -240,7 +257,9 @@ class Fixtures:
             elif name == "rng":
                 values[name] = torch.Generator().manual_seed(seed)
             elif name == "grade":
-                values[name] = Grade(self.spec, self.student, self.reference, seed, self.diagnoser)
+                values[name] = Grade(
+                    self.spec, self.student, self.reference, seed, self.diagnoser, parameters=self.parameters
+                )
             elif name == "student":
                 values[name] = self.student
             elif name == "reference":
@@ -248,5 +267,6 @@ class Fixtures:
                     raise CourseError(NO_REFERENCE)
                 values[name] = self.reference
             else:
-                raise KeyError(f"no fixture {name!r}; the fixtures are {', '.join(FIXTURES)}")
+                provided = ", ".join(FIXTURES)
+                raise AuthoringError(f"requests the fixture {name}, which the grader does not provide ({provided})")
         return values

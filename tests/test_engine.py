@@ -22,7 +22,7 @@ from grader.sandbox.inside import wire
 from grader.sandbox.outcome import Outcome, Status
 from grader.sandbox.session import SandboxedStudent, SubmissionSession
 from grader.sandbox.worker_client import WorkerClient
-from grader.spec import Course
+from grader.spec import Course, attempt_seed
 from grader.starter import write_starter
 
 
@@ -76,9 +76,20 @@ def test_starters_score_zero_with_not_implemented_feedback(starters: Path, cours
     assert kinds <= {"not_implemented", "value", "type", "missing"}
 
 
-def test_a_missing_module_leaves_its_assignment_out(tmp_path: Path, course: Course):
+def test_a_missing_module_scores_zero_with_one_line(tmp_path: Path, course: Course):
     shutil.copy(ROOT / "reference" / "shapes.py", tmp_path)
     report = grade_submission(tmp_path, course)
+    assert [a.name for a in report.assignments] == list(course.assignments)
+    missing = {a.name: a for a in report.assignments if a.name != "shapes"}
+    for name, result in missing.items():
+        assert result.score == 0 and result.error and result.error.startswith(f"{name}.py was not handed in")
+    assert report.score == course.assignment("shapes").spec.max_score
+    assert report.max_score == sum(course.assignment(n).spec.max_score for n in course.assignments)
+
+
+def test_only_the_assignments_asked_for_are_expected(tmp_path: Path, course: Course):
+    shutil.copy(ROOT / "reference" / "shapes.py", tmp_path)
+    report = grade_submission(tmp_path, course, only=["shapes"])
     assert [a.name for a in report.assignments] == ["shapes"]
     assert report.percent == pytest.approx(100.0)
 
@@ -112,15 +123,18 @@ def test_unusable_submission_is_a_clear_error_with_exit_code_2(tmp_path: Path, m
 @pytest.mark.slow
 def test_fail_under_sets_the_exit_code():
     typical = str(ROOT / "tests" / "submissions" / "typical")
-    assert grader("run", typical, "--format", "json", "--fail-under", "50").returncode == 0
-    assert grader("run", typical, "--format", "json", "--fail-under", "90").returncode == 1
+    handed_in = ("-a", "rnn_forward", "-a", "gated_cells", "-a", "attention")
+    assert grader("run", typical, *handed_in, "--format", "json", "--fail-under", "50").returncode == 0
+    assert grader("run", typical, *handed_in, "--format", "json", "--fail-under", "90").returncode == 1
 
 
 def test_the_same_submission_gets_the_same_grades_twice(course: Course):
     typical = ROOT / "tests" / "submissions" / "typical"
 
+    attempt = attempt_seed(course.spec.seed or "")
+
     def graded() -> list[tuple[str, str, float, str | None]]:
-        report = grade_submission(typical, course)
+        report = grade_submission(typical, course, attempt=attempt)
         return [
             (t.assignment, t.name, t.score, t.feedback.render() if t.feedback else None)
             for a in report.assignments

@@ -181,6 +181,26 @@ def test_a_version_1_gradebook_is_migrated_and_regrades_everyone_once(tmp_path: 
         assert migrated.execute("PRAGMA foreign_key_check").fetchall() == []
 
 
+def test_a_version_2_gradebook_keeps_its_attempts_and_records_attempt_seeds(tmp_path: Path) -> None:
+    path = tmp_path / "v2.sqlite"
+    with Gradebook(path) as gradebook:
+        gradebook.record(graded("alice"))
+    with sqlite3.connect(path) as old:  # back to version 2: the table without the attempt's seed
+        old.executescript(
+            "ALTER TABLE attempts DROP COLUMN attempt_seed; PRAGMA user_version = 2;"
+        )
+    with Gradebook(path) as gradebook:
+        (alice,) = gradebook.latest()
+        assert alice.status == "graded" and not gradebook.needs_grading("alice", "h1", "")
+        bob = graded("bob")
+        assert bob.report is not None
+        gradebook.record(bob.model_copy(update={"report": bob.report.model_copy(update={"attempt_seed": "ab" * 16})}))
+    with sqlite3.connect(path) as migrated:
+        assert migrated.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
+        seeds = dict(migrated.execute("SELECT student, attempt_seed FROM attempts"))
+        assert seeds == {"alice": None, "bob": "ab" * 16}
+
+
 V1_SCHEMA = """
 CREATE TABLE students (id TEXT PRIMARY KEY);
 CREATE TABLE assignments (name TEXT PRIMARY KEY, title TEXT NOT NULL);

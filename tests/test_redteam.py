@@ -88,7 +88,7 @@ def test_hostile_submission_gets_what_its_honest_code_deserves(name: str, tmp_pa
     env = {**os.environ, "GRADER_REDTEAM_SECRET": SECRET, "TMPDIR": str(private_tmp)}
     try:
         run = subprocess.run(
-            [*GRADER, "run", str(submission), "--time-limit", "2", "--format", "json", "-o", str(out)],
+            [*GRADER, "run", str(submission), "-a", "rnn_forward", "--time-limit", "2", "--format", "json", "-o", out],
             capture_output=True,
             text=True,
             env=env,
@@ -125,7 +125,7 @@ def test_hostile_submission_gets_what_its_honest_code_deserves(name: str, tmp_pa
 def test_fake_scores_are_only_shown_as_the_students_output(tmp_path: Path):
     out = tmp_path / "report.json"
     subprocess.run(
-        [*GRADER, "run", str(REDTEAM / "fake_scores"), "--format", "json", "-o", str(out)],
+        [*GRADER, "run", str(REDTEAM / "fake_scores"), "-a", "rnn_forward", "--format", "json", "-o", str(out)],
         check=True,
         capture_output=True,
     )

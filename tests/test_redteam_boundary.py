@@ -73,7 +73,7 @@ def graded(tmp_path: Path, source: str) -> dict[str, dict]:
     (submission / "rnn_forward.py").write_text(source)
     out = tmp_path / "report.json"
     run = subprocess.run(
-        [*GRADER, "run", str(submission), "--time-limit", "3", "--format", "json", "-o", str(out)],
+        [*GRADER, "run", str(submission), "-a", "rnn_forward", "--time-limit", "3", "--format", "json", "-o", str(out)],
         capture_output=True,
         text=True,
         timeout=300,

@@ -483,11 +483,12 @@ def test_run_charges_values_the_grader_cannot_handle_to_the_student(tmp_path: Pa
         start = source.index("### BEGIN SOLUTION: PROBLEM_KINDS")
         end = source.index("### END SOLUTION", start) + len("### END SOLUTION")
         write(submission, {"taxonomy.py": source[:start] + source[end:]})
-    run, out = grade(submission, tmp_path)
+    handed_in = [*HUGE] if case == "huge_values" else ["taxonomy"]
+    run, out = grade(submission, tmp_path, *(f"--assignment={name}" for name in handed_in))
     assert run.code == 0, run.stderr
     report = report_of(out)
     graded = assignments_of(report)
-    assert set(graded) == ({*HUGE} if case == "huge_values" else {"taxonomy"})
+    assert set(graded) == set(handed_in)
     for name, result in graded.items():
         for task in result["tasks"]:
             if task["id"] == BROKEN[name]:
@@ -528,10 +529,10 @@ def test_run_renders_student_text_as_text_in_every_format(tmp_path: Path, fmt: s
     written as valid UTF-8, and the markdown and HTML render none of the student's text as markup."""
     submission = hostile_notebook(tmp_path / "submission" / "rnn_forward.ipynb").parent
     if fmt == "stdout":
-        run = cli([*GRADER, "run", str(submission)], environment(tmp_path))
+        run = cli([*GRADER, "run", str(submission), "-a", "rnn_forward"], environment(tmp_path))
         text = run.stdout
     else:
-        run, out = grade(submission, tmp_path, fmt=fmt)
+        run, out = grade(submission, tmp_path, "-a", "rnn_forward", fmt=fmt)
         text = out.read_bytes().decode("utf-8")  # strict: a lone surrogate cannot be in a UTF-8 file
     assert run.code == 0, run.stderr
     if fmt in ("json", "gradescope"):
@@ -611,7 +612,8 @@ def test_ci_mode_2_refuses_linked_modules_and_keeps_the_key(tmp_path: Path, hidd
 @needs_bwrap
 def test_ci_mode_2_renders_student_text_as_text(tmp_path: Path, hidden_bundle):
     """Hole 4 through ``grader ci``: the correct notebook that prints lone surrogates and whose dropped line holds
-    markdown, and a correct taxonomy. Full marks (20); the summary and the comment render none of its markdown."""
+    markdown, and a correct taxonomy. Full marks for both (20 of the bundle's 30: shapes was not handed in); the
+    summary and the comment render none of its markdown."""
     bundle, key = hidden_bundle
     pull_request = tmp_path / "checkout" / ".pull-request"
     hostile_notebook(pull_request / "rnn_forward.ipynb")
@@ -619,7 +621,7 @@ def test_ci_mode_2_renders_student_text_as_text(tmp_path: Path, hidden_bundle):
     run, files = ci_mode_2(tmp_path / "checkout", bundle, key)
     assert run.code == 0, run.stdout + run.stderr
     outputs = step_outputs(files["output"])
-    assert (float(outputs["score"]), float(outputs["max-score"])) == (20, 20)
+    assert (float(outputs["score"]), float(outputs["max-score"])) == (20, 30)
     for name in ("summary.md", "comment.md"):
         text = files[name].read_bytes().decode("utf-8")
         assert not injected(text), (name, injected(text))
@@ -680,14 +682,14 @@ def test_gradescope_refuses_modules_that_are_links_pipes_or_folders(tmp_path: Pa
 def test_gradescope_never_takes_the_course_from_the_submission(tmp_path: Path, autograder: Path):
     """Hole 2 (and 4) through run_autograder: the upload brings its own course, tests and conftest.py files, a
     starter rnn_forward and a correct attention notebook whose dropped line holds markdown. It earns attention's
-    10 points of the real course's 20, no file of it runs, and the md output renders none of its text."""
+    10 points of the real course's 60, no file of it runs, and the md output renders none of its text."""
     root = unpack(autograder, tmp_path / "autograder")
     takeover(root / "submission")
     notebook(root / "submission" / "attention.ipynb", reference("attention"), INJECTION)
     run, results = run_autograder(root, tmp_path)
     assert not (tmp_path / "marker").exists(), "a file of the submission ran in the grader"
     assert results["score"] == 10
-    assert sum(t["max_score"] for t in results["tests"]) == pytest.approx(20), "graded by the upload's own course"
+    assert sum(t["max_score"] for t in results["tests"]) == pytest.approx(60), "graded by the upload's own course"
     assert not injected(results["output"]), injected(results["output"])
     assert not leaks(gather(run.stdout, run.stderr, root / "results"), copied={"attention"}, paths={root / "source"})
 
@@ -696,9 +698,10 @@ def test_gradescope_never_takes_the_course_from_the_submission(tmp_path: Path, a
 # grader batch and the gradebook's exports
 
 
-def batch(folder: Path, tmp_path: Path, timeout: float = 600) -> Run:
+def batch(folder: Path, tmp_path: Path, *args: str, timeout: float = 600) -> Run:
+    """``grader batch FOLDER`` into the test's gradebook and summary; ``args``, e.g. the expected assignments."""
     db = tmp_path / "gradebook.sqlite"
-    command = [*GRADER, "batch", str(folder), "--db", str(db), "--jobs", "2", "--time-limit", "2"]
+    command = [*GRADER, "batch", str(folder), "--db", str(db), "--jobs", "2", "--time-limit", "2", *args]
     return cli([*command, "--summary", str(tmp_path / "summary.html")], environment(tmp_path), timeout=timeout)
 
 
@@ -744,7 +747,7 @@ def test_batch_nbgrader_refuses_linked_folders_and_modules(tmp_path: Path):
     export(tmp_path)
     found = outcomes(tmp_path)
     graded_honestly(found)
-    assert found["erin"].percent == pytest.approx(100)
+    assert found["erin"].report and found["erin"].report.score == 10, found["erin"].reason
     assert found["alice"].percent == 0
     for student in ("bob", "carol"):
         assert found[student].report and found[student].report.score == 10, (student, found[student].reason)
@@ -784,8 +787,8 @@ def test_batch_grades_a_class_of_hostile_names_links_courses_and_sizes(tmp_path:
     honest(folder / "huge", "rnn_forward", "gated_cells")
     os.truncate(folder / "huge" / "rnn_forward.py", 270 << 20)
     untouched = Untouched(folder)
-    first = batch(folder, tmp_path)
-    again = batch(folder, tmp_path)  # unchanged: nothing to grade, the same summary
+    first = batch(folder, tmp_path, "-a", "rnn_forward")
+    again = batch(folder, tmp_path, "-a", "rnn_forward")  # unchanged: nothing to grade, the same summary
     export(tmp_path)
     assert not (tmp_path / "marker").exists(), "a file of mallory's submission ran in the grader"
     found = outcomes(tmp_path)
@@ -885,7 +888,7 @@ def test_batch_refuses_archive_bombs_for_their_student_only(tmp_path: Path):
     many_folders_tgz(folder / "folders_tar.tar.gz", 300_000, module)
     many_folders_zip(folder / "folders_zip.zip", 60_000, module)
     assert (folder / "bomb_unknown_type.tar.gz").stat().st_size < 8 << 20
-    batch(folder, tmp_path, timeout=90)
+    batch(folder, tmp_path, "-a", "rnn_forward", timeout=90)
     found = outcomes(tmp_path)
     graded_honestly(found)
     assert found["zoe"].percent == pytest.approx(100) and found["zed"].percent == pytest.approx(100)

@@ -20,7 +20,7 @@ from grader.batch.summary import print_summary, write_summary
 from grader.fingerprint import course_fingerprint
 from grader.limits import Limits
 from grader.options import grading_options
-from grader.spec import Course, SpecError, default_course
+from grader.spec import Course, SpecError, attempt_seed, default_course
 
 
 class RateColumn(ProgressColumn):
@@ -77,10 +77,16 @@ def batch(
         names = [loaded.assignment(name).name for name in assignments or loaded.assignments]
         loaded.check(names)
         fingerprint = course_fingerprint(loaded, names)
+        attempt = attempt_seed(loaded.spec.seed_for("hidden", loaded.assignments_dir / "course.toml"))
     except SpecError as error:
         exits.fail(str(error))
     settings = BatchSettings(
-        course=folder, expected=names, fingerprint=fingerprint, time_limit=time_limit, limits=limits
+        course=folder,
+        expected=names,
+        fingerprint=fingerprint,
+        attempt_seed=attempt,
+        time_limit=time_limit,
+        limits=limits,
     )
     try:
         book = Gradebook(db)

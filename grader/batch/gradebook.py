@@ -3,7 +3,8 @@
 An attempt is one grading of one student's submission. It keeps the whole report as JSON, from which the
 student's :class:`Outcome` is rebuilt, and one row per test, for the instructor's own SQL; and what the grade was
 made of (the expected assignments, the course's fingerprint, the grader's version), so that a grade goes stale
-when any of them changes. An incomplete attempt (tests the course or the sandbox failed) is retried like an error.
+when any of them changes, and the attempt's seed, with which ``grader run --attempt-seed`` reproduces it. An
+incomplete attempt (tests the course or the sandbox failed) is retried like an error.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from grader import __version__
 from grader.batch.outcome import Outcome
 from grader.results import GradingReport
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 ATTEMPTS = """\
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -35,7 +36,8 @@ ATTEMPTS = """\
     report TEXT,
     expected TEXT NOT NULL DEFAULT '',
     fingerprint TEXT NOT NULL DEFAULT '',
-    grader_version TEXT NOT NULL DEFAULT ''
+    grader_version TEXT NOT NULL DEFAULT '',
+    attempt_seed TEXT
 """
 """The columns of the attempts table, in this version and in the migration to it."""
 
@@ -77,10 +79,17 @@ CREATE INDEX attempts_by_student ON attempts (student, id);
 """Version 1 knew no incomplete attempt and no fingerprint: its attempts are kept, with an empty fingerprint, so
 that the next batch regrades every student once."""
 
+MIGRATE_FROM_2 = "ALTER TABLE attempts ADD COLUMN attempt_seed TEXT"
+"""Version 2 did not keep the attempt's seed (its hidden inputs were the same in every attempt)."""
+
 LATEST = """
 SELECT student, source, content_hash, status, reason, duration, report, expected, fingerprint FROM attempts
 WHERE id IN (SELECT MAX(id) FROM attempts GROUP BY student) ORDER BY student
 """
+
+
+MIGRATIONS = {1: MIGRATE_FROM_1, 2: MIGRATE_FROM_2}
+"""The script that brings a gradebook of each earlier version to this one."""
 
 
 class GradebookError(Exception):
@@ -114,8 +123,8 @@ class Gradebook:
         version = self.connection.execute("PRAGMA user_version").fetchone()[0]
         if version == SCHEMA_VERSION:
             return
-        if version == 1:
-            self._migrate(MIGRATE_FROM_1)
+        if version in MIGRATIONS:
+            self._migrate(MIGRATIONS[version])
             return
         if version != 0:
             raise GradebookError(
@@ -131,7 +140,7 @@ class Gradebook:
             self.connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def _migrate(self, script: str) -> None:
-        """Bring a gradebook of the previous version up to this one, in one transaction (SQLite's own procedure for
+        """Bring a gradebook of an earlier version up to this one, in one transaction (SQLite's own procedure for
         changing a table: a new one, the rows copied, the old one dropped, with foreign keys checked after)."""
         self.connection.execute("PRAGMA foreign_keys = OFF")
         with self._transaction():
@@ -162,8 +171,8 @@ class Gradebook:
             self.connection.execute("INSERT OR IGNORE INTO students (id) VALUES (?)", (outcome.student,))
             cursor = self.connection.execute(
                 "INSERT INTO attempts (student, source, content_hash, graded_at, status, reason, score, max_score,"
-                " duration, report, expected, fingerprint, grader_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
-                " ?)",
+                " duration, report, expected, fingerprint, grader_version, attempt_seed)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     outcome.student,
                     outcome.source,
@@ -178,6 +187,7 @@ class Gradebook:
                     ",".join(outcome.expected),
                     outcome.fingerprint,
                     __version__,
+                    report.attempt_seed if report else None,
                 ),
             )
             if report is None:

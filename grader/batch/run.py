@@ -35,6 +35,12 @@ class BatchSettings(BaseModel):
     course: Path | None = Field(None, description="the course folder; default: the installed checkout")
     expected: list[str] = Field(description="the assignments every submission is graded for")
     fingerprint: str = Field(description="what the grades are made of (grader.fingerprint.course_fingerprint)")
+    attempt_seed: str | None = Field(
+        None,
+        description="the seed of this run's hidden inputs: a batch is one attempt for the whole class, every student "
+        "on the same inputs (so each grading process computes the reference's results once), and the next batch "
+        "draws new ones; None: each submission an attempt of its own",
+    )
     time_limit: float | None = Field(None, description="wall time per test, instead of each assignment's own")
     limits: Limits = Field(default_factory=Limits)
 
@@ -68,6 +74,7 @@ def grade_entry(entry: Entry, source_hash: str, settings: BatchSettings) -> Outc
                 settings.limits,
                 settings.time_limit,
                 refused=prepared.refused,
+                attempt=settings.attempt_seed,
             )
             report.notes += prepared.notes
     except (ArchiveError, SubmissionError, SpecError) as error:
