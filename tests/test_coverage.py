@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 import torch
 
+from grader.diagnosis import diagnoser
 from grader.results import AssignmentResult
 from grader.runner import grade_assignment
 from grader.spec import Course
@@ -173,3 +174,26 @@ def test_a_stable_submission_written_differently_gets_full_marks(course: Course,
 
 def test_the_stable_submissions_cover_every_exponential_assignment():
     assert {p.stem for p in STABLE} == set(EXPONENTIAL)
+
+
+NAMED = {
+    ("overflowing_tanh", "rnn_forward"): {"tanh_overflow"},
+    ("overflowing_tanh", "bptt"): {"tanh_overflow"},
+    ("overflowing_tanh", "gated_cells"): {"tanh_overflow"},
+    ("overflowing_tanh", "attention"): {"tanh_overflow"},
+    ("naive_sigmoid", "gated_cells"): {"sigmoid_overflow", "tanh_overflow"},  # both NaN where e^z overflows
+    ("naive_softmax", "attention"): {"softmax_unstable", "softmax_max_includes_padding"},
+}
+"""The catalogued mistakes each unstable module's failures may be named as."""
+
+
+@pytest.mark.parametrize(("kind", "name"), sorted(NAMED))
+def test_a_naive_exponential_is_named(course: Course, kind: str, name: str):
+    assignment = course.assignment(name)
+    path = course.reference_module(name)
+    student = LocalStudent(SUBMISSIONS / "unstable" / kind / f"{name}.py")
+    reference = import_module_from(path)
+    seed = course.spec.seed or 0
+    result = grade_assignment(assignment, student, reference, seed, "hidden", diagnoser=diagnoser(assignment, path))
+    names = {t.feedback.diagnosis for t in result.tests if t.feedback and t.feedback.diagnosis}
+    assert names and names <= NAMED[kind, name], names

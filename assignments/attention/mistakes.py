@@ -166,3 +166,15 @@ catalogue.add(
     "them, c_b = sum_j a_{b,j} V_{j,b}",
     replace={"    if values is None:\n        values = keys\n": "    values = keys\n"},
 )
+
+catalogue.add(
+    "tanh_overflow",
+    mistake="the additive score's tanh is written as (e^(2z) - 1) / (e^(2z) + 1), which is inf / inf = NaN once "
+    "e^(2z) overflows (a pre-activation above 44 in float32, 355 in float64)",
+    right="use torch.tanh, which is exact for every z and saturates at ±1",
+    replace={
+        "hidden = torch.tanh(query @ W_q.T + keys @ W_k.T)": (
+            "e = torch.exp(2 * (query @ W_q.T + keys @ W_k.T)); hidden = (e - 1) / (e + 1)"
+        )
+    },
+)

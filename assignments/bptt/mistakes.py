@@ -275,3 +275,19 @@ catalogue.add(
     "holds at least those keys, and maybe more",
     replace={"for name in params}": "for name in grads}"},
 )
+
+# Right for small pre-activations, NaN (or OverflowError from math.exp) once e^(2z) overflows: z above 44 in float32.
+catalogue.add(
+    "tanh_overflow",
+    mistake="the forward pass writes tanh as (e^(2z) - 1) / (e^(2z) + 1), which is inf / inf = NaN once e^(2z) "
+    "overflows (a pre-activation above 44 in float32, 355 in float64), and every gradient after it with it",
+    right="use torch.tanh (math.tanh for a float), which is exact for every z and saturates at ±1",
+    replace={
+        "hs.append(torch.tanh(x_t @ W_ih.T + b_ih + hs[-1] @ W_hh.T + b_hh))": (
+            "e = torch.exp(2 * (x_t @ W_ih.T + b_ih + hs[-1] @ W_hh.T + b_hh)); hs.append((e - 1) / (e + 1))"
+        ),
+        "hs.append(math.tanh(theta_xh * x_t + theta_hh * hs[-1] + b_h))": (
+            "e = math.exp(2 * (theta_xh * x_t + theta_hh * hs[-1] + b_h)); hs.append((e - 1) / (e + 1))"
+        ),
+    },
+)

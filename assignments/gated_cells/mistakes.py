@@ -227,3 +227,37 @@ catalogue.add(
     right="lstm_forward returns (hs, (h_last, c_last)), the hidden state first, as torch.nn.LSTM returns (h_n, c_n)",
     replace={"return torch.stack(hs), (h, c)": "return torch.stack(hs), (c, h)"},
 )
+
+# Right for small pre-activations, inf / inf = NaN once the exponential overflows (z above 44 in float32).
+NAIVE_TANH = (
+    "from torch import Tensor\n\n\ndef naive_tanh(z):\n    e = torch.exp(2 * z)\n    return (e - 1) / (e + 1)\n"
+)
+NAIVE_SIGMOID = "from torch import Tensor\n\n\ndef naive_sigmoid(z):\n    e = torch.exp(z)\n    return e / (1 + e)\n"
+
+catalogue.add(
+    "tanh_overflow",
+    mistake="tanh is written as (e^(2z) - 1) / (e^(2z) + 1), which is inf / inf = NaN once e^(2z) overflows (a "
+    "pre-activation above 44 in float32, 355 in float64)",
+    right="use torch.tanh, which is exact for every z and saturates at ±1",
+    replace={
+        "from torch import Tensor\n": NAIVE_TANH,
+        "n = torch.tanh(": "n = naive_tanh(",
+        "g = torch.tanh(": "g = naive_tanh(",
+        "h = o * torch.tanh(c)": "h = o * naive_tanh(c)",
+    },
+)
+
+catalogue.add(
+    "sigmoid_overflow",
+    mistake="the gates' sigmoid is written as e^z / (1 + e^z), which is inf / inf = NaN once e^z overflows (a "
+    "pre-activation above 88 in float32, 709 in float64)",
+    right="use torch.sigmoid, which is exact for every z and saturates at 0 and 1",
+    replace={
+        "from torch import Tensor\n": NAIVE_SIGMOID,
+        "r = torch.sigmoid(": "r = naive_sigmoid(",
+        "z = torch.sigmoid(": "z = naive_sigmoid(",
+        "i = torch.sigmoid(": "i = naive_sigmoid(",
+        "f = torch.sigmoid(": "f = naive_sigmoid(",
+        "o = torch.sigmoid(": "o = naive_sigmoid(",
+    },
+)

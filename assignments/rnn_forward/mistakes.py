@@ -149,3 +149,19 @@ catalogue.add(
         "y_hat = theta_hy * h + b_y": "y_hat = math.tanh(theta_hy * h + b_y)",
     },
 )
+
+# Right for small pre-activations, NaN (or OverflowError from math.exp) once e^(2z) overflows: z above 44 in float32.
+catalogue.add(
+    "tanh_overflow",
+    mistake="tanh is written as (e^(2z) - 1) / (e^(2z) + 1), which is inf / inf = NaN once e^(2z) overflows (a "
+    "pre-activation above 44 in float32, 355 in float64)",
+    right="use torch.tanh (math.tanh for a float), which is exact for every z and saturates at ±1",
+    replace={
+        "h = torch.tanh(x @ W_ih.T + b_ih + h_prev @ W_hh.T + b_hh)": (
+            "e = torch.exp(2 * (x @ W_ih.T + b_ih + h_prev @ W_hh.T + b_hh)); h = (e - 1) / (e + 1)"
+        ),
+        "h = math.tanh(theta_xh * x_t + theta_hh * h + b_h)": (
+            "e = math.exp(2 * (theta_xh * x_t + theta_hh * h + b_h)); h = (e - 1) / (e + 1)"
+        ),
+    },
+)
