@@ -8,6 +8,7 @@ walks tuples, lists and dicts and dispatches to the others.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -36,12 +37,18 @@ def fail(kind: FeedbackKind, name: str, message: str, **details: Any) -> Grading
     return GradingFailure(Feedback(kind=kind, message=message, output=name, **details))
 
 
+DOTTED_NAME = r"[A-Za-z_][A-Za-z0-9_]*(\.(<locals>|[A-Za-z_][A-Za-z0-9_]*))*"
+"""A type's name as Python spells one (``numpy.int64``, ``f.<locals>.C``): anything else is shown quoted."""
+
+
 def describe(value: Any) -> str:
     """A short description of a value's type (``numpy.int64``, with its module outside the builtins; for a value
     the worker could not send, the name of its real type) and, for tensors, shape and dtype."""
     if type(value) is torch.Tensor:
         return f"tensor of shape {tuple(value.shape)} and dtype {value.dtype}"
     name = value.type_name if isinstance(value, Unsupported) else type_name(value)
+    if not re.fullmatch(DOTTED_NAME, name):  # a name the student's code chose: shown as a quoted string, on one line
+        name = repr(name)
     name = name if len(name) <= TYPE_NAME_CHARS else name[: TYPE_NAME_CHARS - 3] + "..."
     return f"{name} (a tensor subclass)" if isinstance(value, torch.Tensor) else name
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import numpy as np
 import pytest
 import torch
 
-from grader.checks import check_exact, check_float, check_outputs, check_tensor, check_value, rounded, unravel
+from grader.checks import check_exact, check_float, check_outputs, check_tensor, check_value, describe, rounded, unravel
 from grader.feedback import Feedback, GradingFailure
 from grader.sandbox.inside.wire import Unsupported
 from grader.spec import Tolerance
@@ -129,3 +130,12 @@ def test_a_wrong_number_keeps_its_expected_value_out_of_the_message():
     assert "got 0.5, expected 0.8428859" in feedback.render()
     exact = failed(check_exact, "count", 1200, 1234)
     assert exact.message == "'count' is wrong" and exact.render().splitlines()[1] == "got 1200, expected 1234"
+
+
+def test_a_type_name_the_student_chose_is_quoted_on_one_line():
+    """A class named to forge feedback lines (a newline, markup) is shown as a quoted string, never as lines."""
+    forged = type("x\n\nrnn_cell: passed 100/100 </td>", (), {})
+    forged.__module__ = "builtins"
+    shown = describe(forged())
+    assert "\n" not in shown and shown.startswith("'x\\n")
+    assert describe(np.int64(3)) == "numpy.int64"

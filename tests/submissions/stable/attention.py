@@ -19,8 +19,7 @@ def additive_scores(query, keys, W_q, W_k, v):
 def attention_weights(scores, mask=None):
     if mask is not None:
         scores = torch.where(mask, scores, torch.finfo(scores.dtype).min)
-    e = torch.exp(scores - scores.amax(dim=1, keepdim=True))
-    return e / e.sum(dim=1, keepdim=True)
+    return torch.exp(scores - torch.logsumexp(scores, dim=1, keepdim=True))  # in float32 off by ~5e-4 at 1e4
 
 
 def context_vector(weights, values):
