@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
+from grader import exits
 from grader.limits import Limits
-from grader.spec import Course, bundle_course, default_course
+from grader.spec import ATTEMPT_PATTERN, Course, bundle_course, default_course
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -33,6 +35,22 @@ time_limit_option = click.option(
     type=click.FloatRange(min=0.1),
     metavar="SECONDS",
     help="Wall time per test, instead of each assignment's own.",
+)
+
+
+def attempt_seed_value(ctx: click.Context, param: click.Parameter, seed: str | None) -> str | None:
+    """``--attempt-seed``: 32 hex digits, as a report's ``attempt_seed``; exit 2 naming the option otherwise."""
+    if seed is not None and not re.fullmatch(ATTEMPT_PATTERN, seed):
+        exits.fail(f"--attempt-seed {seed!r}: give the 32 hex digits of a report's or the gradebook's attempt_seed")
+    return seed
+
+
+attempt_seed_option = click.option(
+    "--attempt-seed",
+    callback=attempt_seed_value,
+    metavar="HEX",
+    help="Grade the hidden tests on the inputs of an earlier attempt (a report's or the gradebook's attempt_seed), "
+    "to reproduce its grades and feedback; by default every run is a new attempt with inputs of its own.",
 )
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import sys
 from pathlib import Path
 
@@ -15,8 +14,8 @@ from grader.escape import no_workflow_commands
 from grader.formats import FORMATS, render
 from grader.formats.text import print_text
 from grader.limits import Limits
-from grader.options import grading_options, load_course
-from grader.spec import ATTEMPT_PATTERN, SpecError
+from grader.options import attempt_seed_option, grading_options, load_course
+from grader.spec import SpecError
 
 
 @click.command()
@@ -32,12 +31,7 @@ from grader.spec import ATTEMPT_PATTERN, SpecError
     type=click.Path(path_type=Path, dir_okay=False),
     help="Write the report here instead of to stdout.",
 )
-@click.option(
-    "--attempt-seed",
-    metavar="HEX",
-    help="Grade the hidden tests on the inputs of an earlier attempt (its report's attempt_seed), to reproduce its "
-    "grades and feedback; by default every run is a new attempt with inputs of its own.",
-)
+@attempt_seed_option
 @click.option(
     "--fail-under",
     type=click.FloatRange(0, 100),
@@ -58,11 +52,8 @@ def run(
 ) -> None:
     """Grade the SUBMISSION folder: every assignment of the course (or those of --assignment), each module as a .py
     file or a notebook; one not handed in scores 0."""
-    if attempt_seed is not None and (public or not re.fullmatch(ATTEMPT_PATTERN, attempt_seed)):
-        exits.fail(
-            f"--attempt-seed {attempt_seed!r}: give the 32 hex digits of a report's attempt_seed, with the hidden tests"
-            " (not --public, whose inputs are the same in every run)"
-        )
+    if attempt_seed is not None and public:
+        exits.fail("--attempt-seed goes with the hidden tests: --public's inputs are the same in every run")
     try:
         report = grade_submission(
             submission,

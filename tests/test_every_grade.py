@@ -109,3 +109,22 @@ def test_a_changed_hidden_test_regrades_the_class(tmp_path: Path):
     toml = course / "assignments" / "rnn_forward" / "assignment.toml"
     toml.write_text(toml.read_text().replace("points = 3", "points = 4", 1))
     assert "2 to grade" in grader(*command).stdout, "a changed point value must regrade everyone"
+
+
+def test_a_batch_is_one_attempt_and_replays_with_its_seed(tmp_path: Path):
+    """Every student of a batch is graded on the same attempt, recorded in the gradebook; --attempt-seed replays it
+    (a malformed one is refused before anyone is graded)."""
+    for student in ("alice", "bob"):
+        one_module(tmp_path / "class" / student)
+    db = tmp_path / "gb.sqlite"
+    command = ["batch", str(tmp_path / "class"), "--db", str(db), "-a", "rnn_forward"]
+    assert grader(*command).returncode == 0
+    with Gradebook(db) as gradebook:
+        seeds = {o.report.attempt_seed for o in gradebook.latest() if o.report}
+    (seed,) = seeds
+    assert seed and len(seed) == 32
+    bad = grader(*command, "--regrade", "--attempt-seed", "not-hex")
+    assert bad.returncode == 2 and "--attempt-seed" in bad.stderr
+    assert grader(*command, "--regrade", "--attempt-seed", seed).returncode == 0
+    with Gradebook(db) as gradebook:
+        assert {o.report.attempt_seed for o in gradebook.latest() if o.report} == {seed}

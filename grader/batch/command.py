@@ -19,8 +19,9 @@ from grader.batch.run import BatchSettings, run_dask, run_local
 from grader.batch.summary import print_summary, write_summary
 from grader.fingerprint import course_fingerprint
 from grader.limits import Limits
-from grader.options import grading_options
-from grader.spec import Course, SpecError, attempt_seed, default_course
+from grader.options import attempt_seed_option, grading_options
+from grader.spec import Course, SpecError, default_course
+from grader.spec import attempt_seed as new_attempt
 
 
 class RateColumn(ProgressColumn):
@@ -55,6 +56,7 @@ class RateColumn(ProgressColumn):
     help="Write the instructor's summary (self-contained HTML) here.",
 )
 @click.option("--scheduler", metavar="ADDRESS", help="Grade on this Dask scheduler (e.g. tcp://host:8786).")
+@attempt_seed_option
 @grading_options
 def batch(
     submissions: Path,
@@ -67,6 +69,7 @@ def batch(
     course: Path | None,
     time_limit: float | None,
     limits: Limits,
+    attempt_seed: str | None,
 ) -> None:
     """Grade every student's submission in SUBMISSIONS: one folder or archive (.zip, .tar.gz) per student,
     or nbgrader's submitted/<student>/<assignment>/ layout."""
@@ -77,7 +80,8 @@ def batch(
         names = [loaded.assignment(name).name for name in assignments or loaded.assignments]
         loaded.check(names)
         fingerprint = course_fingerprint(loaded, names)
-        attempt = attempt_seed(loaded.spec.seed_for("hidden", loaded.assignments_dir / "course.toml"))
+        secret = loaded.spec.seed_for("hidden", loaded.assignments_dir / "course.toml")
+        attempt = attempt_seed or new_attempt(secret)  # one attempt for the class: see BatchSettings.attempt_seed
     except SpecError as error:
         exits.fail(str(error))
     settings = BatchSettings(
