@@ -93,8 +93,7 @@ def aliased(got: torch.Tensor, expected: torch.Tensor, tolerance: Tolerance) -> 
     pass)."""
     if got.dim() < 3 or got.shape[0] < 2 or not expected.is_floating_point():
         return False
-    last = torch.isclose(got[-1], expected[-1], rtol=tolerance.rtol, atol=tolerance.atol, equal_nan=True).all()
-    return bool(last) and bool((got == got[-1]).all())
+    return bool(elementwise_close(got[-1], expected[-1], tolerance).all()) and bool((got == got[-1]).all())
 
 
 def unravel(flat: int, shape: tuple[int, ...]) -> list[int]:
@@ -105,6 +104,14 @@ def unravel(flat: int, shape: tuple[int, ...]) -> list[int]:
         flat, i = divmod(flat, size)
         index.append(i)
     return index[::-1]
+
+
+def elementwise_close(got: torch.Tensor, expected: torch.Tensor, tolerance: Tolerance) -> torch.Tensor:
+    """Where ``got`` (of ``expected``'s shape and dtype) passes: within ``tolerance`` for floating point (NaN where
+    NaN is expected), equal otherwise."""
+    if expected.is_floating_point():
+        return torch.isclose(got, expected, rtol=tolerance.rtol, atol=tolerance.atol, equal_nan=True)
+    return got == expected
 
 
 def check_tensor(name: str, got: Any, expected: torch.Tensor, tolerance: Tolerance) -> None:
@@ -149,9 +156,7 @@ def check_tensor(name: str, got: Any, expected: torch.Tensor, tolerance: Toleran
                 expected=f"{expected[tuple(index)].item():.8g}",
                 expected_rounded=rounded(expected[tuple(index)].item(), tolerance),
             )
-        close = torch.isclose(got, expected, rtol=tolerance.rtol, atol=tolerance.atol, equal_nan=True)
-    else:
-        close = got == expected
+    close = elementwise_close(got, expected, tolerance)
     if bool(close.all()):
         return
     error = (got.double() - expected.double()).abs().nan_to_num(nan=0.0)

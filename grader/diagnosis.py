@@ -14,7 +14,7 @@ from typing import Any
 
 import torch
 
-from grader.checks import Tolerance, check_outputs
+from grader.checks import Tolerance, check_outputs, elementwise_close
 from grader.feedback import Feedback, GradingFailure
 from grader.mistakes import Catalogue, Mistake, build_mutant, load_catalogue
 from grader.reference_results import RESULTS, digest
@@ -29,10 +29,7 @@ def certainly_differ(got: Any, expected: Any, tolerance: Tolerance) -> bool:
     if type(got) is torch.Tensor and type(expected) is torch.Tensor:
         if got.shape != expected.shape or got.dtype != expected.dtype:
             return True
-        if not expected.is_floating_point():
-            return not torch.equal(got, expected)
-        close = torch.isclose(got.detach(), expected, rtol=tolerance.rtol, atol=tolerance.atol, equal_nan=True)
-        return not bool(close.all())
+        return not bool(elementwise_close(got.detach(), expected, tolerance).all())
     if type(got) in (list, tuple) and type(got) is type(expected) and len(got) == len(expected):
         return any(certainly_differ(a, b, tolerance) for a, b in zip(got, expected, strict=True))
     return False

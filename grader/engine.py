@@ -109,9 +109,9 @@ def grade_submission(
             "course: give --course the instructor's course folder"
         )
     assignments = {name: course.assignment(name) for name in (only or course.assignments)}
-    secret = course.spec.seed_for(which, course.assignments_dir / "course.toml")
-    attempt = (attempt or attempt_seed(secret)) if which == "hidden" else None
-    seed = attempt or secret
+    course_seed = course.spec.seed_for(which, course.assignments_dir / "course.toml")  # the secret, or the public one
+    attempt = (attempt or attempt_seed(course_seed)) if which == "hidden" else None
+    seed = attempt or course_seed
     modules, unreadable = read_modules(folder, assignments, refused)
     rules = {name: assignments[name].spec.rules.model_dump() for name in modules}
     session = SubmissionSession({name: m.source for name, m in modules.items()}, rules, limits or Limits())
