@@ -5,8 +5,10 @@ cannot take on), so a rule is not a switch that a guard turns on around a call: 
 the process, and nothing is left for student code to find and turn back on.
 
 - ``no_recurrent_modules``: every ATen operator of a recurrent layer or cell (``rnn_tanh``, ``gru_cell``,
-  ``lstm``, the fused and quantized kernels, ...) is replaced in torch's dispatcher by a kernel that raises
-  :class:`RuleViolation`, for every dispatch key a call can reach it by. Every name leads to the dispatcher
+  ``lstm``, the fused and quantized kernels, ...) has each of its kernels replaced in torch's dispatcher by one
+  that raises :class:`RuleViolation`: at every key of :data:`DISPATCH_KEYS` where it has one (a CPU tensor's call
+  reaches one of them whichever key it dispatches by, the composite kernels standing in for missing ones).
+  Every name leads to the dispatcher
   (``torch.nn.GRU``, ``torch._VF.gru_cell``, ``torch.ops.aten.gru_cell``, ``torch._C._VariableFunctions``, a
   name computed at run time), so every one of them fails. The registration's handle is leaked on purpose:
   no Python object is left whose release would restore the original kernels.
@@ -133,7 +135,8 @@ class Targets:
     recurrent operators, and every dictionary, list and set that holds one of gradient mode's switches or one of
     torch's recurrent cells written in Python."""
 
-    ops: list[tuple[str, str]]
+    kernels: list[tuple[str, str, str]]
+    """``(namespace, operator, dispatch key)`` of each recurrent operator's kernels at :data:`DISPATCH_KEYS`."""
     switch_holders: list[Any]
     python_holders: list[Any]
 
@@ -150,7 +153,15 @@ def prepare() -> Targets:
         for namespace, _, op in (name.partition("::") for name in torch._C._dispatch_get_all_op_names())
         if namespace in ("aten", "quantized") and RECURRENT_OP.search(op)
     ]
-    return Targets(ops=ops, switch_holders=holders_of(switches()), python_holders=holders_of(python_recurrent()))
+    keys = torch._C.DispatchKey.__members__
+    kernels = [
+        (namespace, op, key)
+        for namespace, op in ops
+        for key in DISPATCH_KEYS
+        if torch._C._dispatch_has_kernel_for_dispatch_key(f"{namespace}::{op}", keys[key])
+    ]
+    switch_holders, python_holders = holders_of(switches()), holders_of(python_recurrent())
+    return Targets(kernels=kernels, switch_holders=switch_holders, python_holders=python_holders)
 
 
 def replace_everywhere(holders: list[Any], replacements: dict[int, Any]) -> None:
@@ -172,15 +183,14 @@ SWITCHED_OFF: tuple[Any, ...] = (only_off, only_off, InferenceModeOnly, autograd
 
 
 def forbid_recurrent_ops(targets: Targets) -> None:
-    """Replace every recurrent operator of the ``aten`` and ``quantized`` namespaces in the dispatcher, and torch's
-    recurrent cells written in Python wherever they are held."""
+    """Replace every kernel of the recurrent operators of the ``aten`` and ``quantized`` namespaces in the
+    dispatcher, and torch's recurrent cells written in Python wherever they are held."""
     libraries = {namespace: torch._C._dispatch_library("IMPL", namespace, "") for namespace in ("aten", "quantized")}
-    keys = [torch._C.DispatchKey.__members__[key] for key in DISPATCH_KEYS]
+    keys = torch._C.DispatchKey.__members__
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # "overriding a previously registered kernel": that is the point
-        for namespace, op in targets.ops:
-            for key in keys:
-                libraries[namespace].impl(op, key, recurrent_op_refused)
+        for namespace, op, key in targets.kernels:
+            libraries[namespace].impl(op, keys[key], recurrent_op_refused)
     for library in libraries.values():
         ctypes.pythonapi.Py_IncRef(ctypes.py_object(library))  # never released: the kernels stay replaced
     found = python_recurrent()

@@ -70,6 +70,10 @@ U32 = struct.Struct("<I")
 TENSOR_HEAD = struct.Struct("<BB")
 U64 = struct.Struct("<Q")
 INT64_MIN, INT64_MAX = -(1 << 63), (1 << 63) - 1
+TENSOR_HEADS = [struct.Struct(f"<BBB{ndim}qQ") for ndim in range(MAX_DIMS + 1)]
+"""A tensor's tag, dtype code, number of dimensions, shape and byte count, by its number of dimensions."""
+SHAPES = [struct.Struct(f"<{ndim}qQ") for ndim in range(MAX_DIMS + 1)]
+"""A tensor's shape and byte count, by its number of dimensions."""
 
 
 class WireError(Exception):
@@ -177,7 +181,7 @@ def _write_tensor(tensor: torch.Tensor, out: list[bytes]) -> None:
     tensor = tensor.resolve_conj().resolve_neg().contiguous()
     shape = tensor.shape
     size = tensor.nbytes
-    out.append(struct.pack(f"<BBB{len(shape)}qQ", TENSOR, DTYPE_CODES[tensor.dtype], len(shape), *shape, size))
+    out.append(TENSOR_HEADS[len(shape)].pack(TENSOR, DTYPE_CODES[tensor.dtype], len(shape), *shape, size))
     if size:
         out.append(ctypes.string_at(tensor.data_ptr(), size))
 
@@ -291,18 +295,18 @@ class _Reader:
             raise WireError(f"unknown dtype code {code}")
         if ndim > MAX_DIMS:
             raise WireError(f"a tensor of {ndim} dimensions")
-        shape = struct.unpack_from(f"<{ndim}q", self.data, pos + 2)
-        pos += 2 + 8 * ndim
-        (size,) = U64.unpack_from(self.data, pos)
+        *shape, size = SHAPES[ndim].unpack_from(self.data, pos + 2)
+        pos += 2 + 8 * ndim + 8
         dtype = DTYPES[code]
-        numel = math.prod(shape)
-        if ndim and min(shape) < 0:
-            raise WireError(f"a tensor of shape {shape}")
+        numel = 1
+        for dim in shape:
+            if dim < 0:
+                raise WireError(f"a tensor of shape {tuple(shape)}")
+            numel *= dim
         if not numel and math.prod(max(dim, 1) for dim in shape) > sys.maxsize:
-            raise WireError(f"a tensor of shape {shape} has too many elements")
+            raise WireError(f"a tensor of shape {tuple(shape)} has too many elements")
         if size != numel * dtype.itemsize:
-            raise WireError(f"a {dtype} tensor of shape {shape} declares {size} bytes")
-        pos += 8
+            raise WireError(f"a {dtype} tensor of shape {tuple(shape)} declares {size} bytes")
         end = self.span(pos, size)
         tensor = torch.empty(shape, dtype=dtype)
         if size:
