@@ -5,22 +5,30 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, get_args
 
 import click
 
 from grader import exits
 from grader.limits import Limits
-from grader.spec import ATTEMPT_PATTERN, Course, bundle_course, default_course
+from grader.spec import ATTEMPT_PATTERN, Course, Visibility, bundle_course, default_course
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+visibility_option = click.option(
+    "--visibility",
+    type=click.Choice(get_args(Visibility)),
+    help="Gradescope: when students see the result and every test of it (visible: at once, hidden: never, "
+    "after_due_date, after_published), instead of each assignment.toml's [gradescope] (hidden tests after_due_date, "
+    "public tests visible).",
+)
 
 course_option = click.option(
     "--course",
     type=click.Path(path_type=Path, file_okay=False, exists=True),
     envvar="GRADER_COURSE",
     help="The course folder (holding assignments/); default: $GRADER_COURSE, else (with --public only) the released "
-    "student bundle being graded, else the checkout grader was installed from.",
+    "student bundle being graded, else the checkout grader runs from (an installed grader has none).",
 )
 assignment_option = click.option(
     "--assignment",

@@ -9,10 +9,8 @@ import click
 from rich.console import Console
 
 from grader import exits
-from grader.mistakes import MutantError
 from grader.options import course_option, load_course
 from grader.spec import SpecError
-from grader.validate import print_validation, validate_assignment
 
 
 @click.command()
@@ -22,6 +20,9 @@ def validate(assignments: tuple[str, ...], course: Path | None) -> None:
     """Prove the tests: the reference gets full marks and passes every public test, the starter gets none and fails
     every public test, every catalogued mistake is caught and named, no test fails for the course's reasons. Exits
     with 1 when one is not."""
+    from grader.mistakes import MutantError  # torch: not for --help (see grader/cli.py)
+    from grader.validate import print_validation, validate_assignment
+
     try:
         loaded = load_course(course)
         validations = [validate_assignment(loaded, name) for name in assignments or loaded.assignments]

@@ -35,10 +35,12 @@ def code_lines(text: str) -> set[str]:
 
 @functools.cache
 def public_lines() -> frozenset[str]:
-    """Every line students get anyway: handouts, public tests, assignment.toml, the starters, the grader itself."""
+    """Every line students get anyway: handouts, public tests, assignment.toml, the starters, the grader itself (its
+    wheel: the code and the package data, such as ``grader new``'s templates)."""
     lines: set[str] = set()
-    for path in (ROOT / "grader").rglob("*.py"):
-        lines |= code_lines(path.read_text(encoding="utf-8"))
+    for path in (ROOT / "grader").rglob("*"):
+        if path.is_file() and "__pycache__" not in path.parts:
+            lines |= code_lines(path.read_text(encoding="utf-8"))
     for name in ASSIGNMENTS:
         folder = ROOT / "assignments" / name
         for path in [folder / "handout.md", folder / "assignment.toml", *(folder / "tests" / "public").rglob("*.py")]:

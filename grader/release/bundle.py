@@ -1,9 +1,9 @@
 """The student bundle: a folder a student works in, and that ``grader run . --public`` grades as its own course.
 
 Layout: the starter modules at the root, their notebooks in ``notebooks/``, ``assignments/course.toml`` (the title,
-no seed) and ``assignments/<name>/{assignment.toml, handout.md, signatures.toml, tests/public/...}``, a README, the CI
-workflow in ``.github/workflows/`` and the grader's wheel and constraints in ``.grader/``. Never a hidden test, a
-reference solution, a mistake catalogue or the seed.
+no seed) and ``assignments/<name>/{assignment.toml, handout.md, signatures.toml, tests/public/...}``, a README, a
+``.gitignore``, the CI workflow in ``.github/workflows/`` and the grader's wheel and constraints in ``.grader/``.
+Never a hidden test, a reference solution, a mistake catalogue or the seed.
 """
 
 from __future__ import annotations
@@ -15,11 +15,14 @@ from grader.release.contents import public_files, reference, student_course_toml
 from grader.release.errors import ReleaseError
 from grader.release.notebooks import starter_notebook, write_notebook
 from grader.release.resources import render, template_text
-from grader.release.wheel import checkout_file, copy_wheel
+from grader.release.wheel import constraints_file, copy_wheel
 from grader.release.workflows import WORKFLOWS, Workflow
 from grader.signatures import FILE, contract_functions, reference_parameters, signatures_toml
 from grader.spec import Course
 from grader.starter import write_starter
+
+GITIGNORE = ".venv/\n__pycache__/\n"
+"""What a student's repository never commits: the virtual environment the README makes, Python's caches."""
 
 
 def empty_folder(out: Path) -> None:
@@ -39,7 +42,9 @@ def write_text(path: Path, text: str) -> Path:
 def write_bundle(course: Course, names: list[str], out: Path, wheel: Path | None, workflow: Workflow) -> list[Path]:
     """Write the student bundle of assignments ``names`` into the new folder ``out``; the files written."""
     empty_folder(out)
-    written = [write_text(out / "assignments" / "course.toml", student_course_toml(course, names))]
+    shipped = copy_wheel(wheel, out / ".grader")  # first: a release that cannot ship grader leaves the folder empty
+    written = [shipped, Path(shutil.copy2(constraints_file(), out / ".grader" / "constraints.txt"))]
+    written.append(write_text(out / "assignments" / "course.toml", student_course_toml(course, names)))
     for name in names:
         assignment = course.assignment(name)
         for file in public_files(course, name):
@@ -51,17 +56,16 @@ def write_bundle(course: Course, names: list[str], out: Path, wheel: Path | None
         written.append(write_starter(reference(course, name), out / f"{name}.py"))
         notebook = starter_notebook(assignment, reference(course, name))
         written.append(write_notebook(notebook, out / "notebooks" / f"{name}.ipynb"))
-    shipped = copy_wheel(wheel, out / ".grader")
-    written.append(shipped)
-    written.append(Path(shutil.copy2(checkout_file("constraints.txt"), out / ".grader" / "constraints.txt")))
-    name = WORKFLOWS[workflow]
-    written.append(write_text(out / ".github" / "workflows" / name, template_text(name)))
+    files = WORKFLOWS[workflow]  # never Classroom's own classroom.yml: see grader/release/workflows.py
+    written.append(write_text(out / ".github" / "workflows" / files.shipped, template_text(files.template)))
     readme = render(
         "student-readme.md.j2",
         title=course.spec.title,
         assignments=[course.assignment(n) for n in names],
         wheel=shipped.name,
         workflow=workflow,
+        workflow_file=files.shipped,
     )
     written.append(write_text(out / "README.md", readme))
+    written.append(write_text(out / ".gitignore", GITIGNORE))
     return written
