@@ -374,9 +374,17 @@ def test_export_command_writes_csv_and_feedback(book: Path, tmp_path: Path) -> N
 
 def test_export_command_refuses_nothing_to_do_and_a_foreign_file(book: Path, tmp_path: Path) -> None:
     result = CliRunner().invoke(gradebook_command, ["export", "--db", str(book)])
-    assert result.exit_code == 2 and "give --csv FILE, --feedback DIR or both" in result.output
+    assert result.exit_code == 2 and "nothing to export: give --csv FILE, --feedback DIR" in result.output
     other = tmp_path / "other.sqlite"
     with sqlite3.connect(other) as connection:
         connection.execute("CREATE TABLE things (x)")
     result = CliRunner().invoke(gradebook_command, ["export", "--db", str(other), "--csv", str(tmp_path / "g.csv")])
-    assert result.exit_code == 1 and "an SQLite file that is not a gradebook" in result.output
+    assert result.exit_code == 2 and "an SQLite file that is not a gradebook" in result.stderr
+
+
+def test_export_command_refuses_a_student_id_that_is_not_a_file_name(tmp_path: Path) -> None:
+    with Gradebook(tmp_path / "gradebook.sqlite") as gradebook:
+        gradebook.record(errored("..", "?"))
+    args = ["export", "--db", str(tmp_path / "gradebook.sqlite"), "--feedback", str(tmp_path / "feedback")]
+    result = CliRunner().invoke(gradebook_command, args)
+    assert result.exit_code == 2 and "error: student id '..' is not a file name: rename" in result.stderr

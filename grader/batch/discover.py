@@ -1,9 +1,13 @@
 """Finding each student's submission in a class folder, and laying it out as a folder ``grader run`` grades.
 
 A class folder holds one entry per student: a folder or an archive (``.zip``, ``.tar.gz``) named after the
-student, or nbgrader's ``submitted/<student>/<assignment>/`` layout, whose assignment folders are merged. A
-link is never followed: an entry, an assignment folder or a module that is one is refused; only the course's
-module files are read, through :mod:`grader.intake`.
+student. An nbgrader course (a folder with ``submitted/``), its ``submitted/`` folder itself, or a folder beside an
+``nbgrader_config.py`` holds nbgrader's ``submitted/<student>/<assignment>/`` layout instead, whose assignment
+folders are merged. A link is never followed: an entry, an assignment folder or a module that is one is refused;
+only the course's module files are read, through :mod:`grader.intake`, so nbgrader's bookkeeping (``timestamp.txt``,
+``.ipynb_checkpoints``, anything else it writes) is never read. A module found in two assignment folders is taken
+when both copies are the same, or from the folder named after it (nbgrader's assignment of that name, as
+``grader release --format nbgrader`` lays a course out); two different copies elsewhere are refused.
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ from grader.intake import Refused, SubmissionFolder, module_files
 Kind = Literal["folder", "archive", "nbgrader", "link", "unknown"]
 MAX_ASSIGNMENT_FOLDERS = 100
 """Assignment folders of one student that nbgrader's layout may hold."""
+SUBMITTED = "submitted"
+"""nbgrader's folder of collected submissions, in a course's root."""
 
 
 class Entry(BaseModel):
@@ -48,32 +54,63 @@ def kind_of(path: Path) -> Kind:
     return "folder" if path.is_dir() else "archive" if is_archive(path) else "unknown"
 
 
+def nbgrader_submitted(root: Path) -> Path | None:
+    """The folder of nbgrader's ``<student>/<assignment>/`` layout that ``root`` is or holds: a course's
+    ``submitted/``, that folder given itself, or a folder of an nbgrader course's root (a renamed ``submitted``, or
+    ``autograded``); None for a plain class folder."""
+    submitted = root / SUBMITTED
+    if submitted.is_dir() and not submitted.is_symlink():
+        return submitted
+    if root.name == SUBMITTED or (root.parent / "nbgrader_config.py").is_file():
+        return root
+    return None
+
+
 def discover(root: Path) -> list[Entry]:
-    """The students' entries in ``root``, sorted by student id."""
+    """The students' entries in ``root``, sorted by student id; hidden entries (``.ipynb_checkpoints``) are not
+    students."""
     if not root.is_dir():
         raise FileNotFoundError(f"{root}: not a folder; give the folder with one entry per student")
-    submitted = root / "submitted"
-    if submitted.is_dir() and not submitted.is_symlink():
-        return [
-            Entry(student=p.name, source=p, kind="link" if p.is_symlink() else "nbgrader")
-            for p in sorted(submitted.iterdir())
-            if p.is_dir() or p.is_symlink()
-        ]
+    submitted = nbgrader_submitted(root)
     entries = []
-    for path in sorted(root.iterdir()):
+    for path in sorted((submitted or root).iterdir()):
         if path.name.startswith("."):
             continue
-        entries.append(Entry(student=student_name(path), source=path, kind=kind_of(path)))
+        if submitted is None:
+            entries.append(Entry(student=student_name(path), source=path, kind=kind_of(path)))
+        else:
+            kind: Kind = "link" if path.is_symlink() else "nbgrader" if path.is_dir() else "unknown"
+            entries.append(Entry(student=path.name, source=path, kind=kind))
     return entries
 
 
 @dataclass
 class Gathered:
-    """A student's module files (name to bytes), the modules refused (name to why) and notes on what was not read."""
+    """A student's module files (name to bytes), the modules refused (name to why) and notes on what was not read;
+    ``found_in``: the folder each file was taken from."""
 
     files: dict[str, bytes] = field(default_factory=dict)
     refused: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    found_in: dict[str, str] = field(default_factory=dict)
+
+    def add(self, folder: str, module: str, filename: str, data: bytes) -> None:
+        """Take ``filename`` (of ``module``) from the assignment folder ``folder``, unless another folder gave the
+        same bytes or is the one named after the module; two different copies in other folders are ambiguous."""
+        taken = self.found_in.get(filename)
+        if taken is None or self.files[filename] == data:
+            self.files.setdefault(filename, data)
+            self.found_in.setdefault(filename, folder)
+            return
+        if module not in (taken, folder):
+            raise ArchiveError(
+                f"{taken}/{filename} and {folder}/{filename}: this module is in two of the student's folders, with "
+                "different contents; keep one of them"
+            )
+        kept, other = (folder, taken) if folder == module else (taken, folder)
+        if folder == module:
+            self.files[filename], self.found_in[filename] = data, folder
+        self.notes.append(f"{other}/{filename} differs from {kept}/{filename}; graded the one in {kept}/")
 
     def digest(self) -> str:
         """A hash of everything gathered, refusals included, so that fixing one regrades."""
@@ -88,8 +125,8 @@ class Gathered:
 
 def gather_modules(folder: SubmissionFolder, names: Iterable[str], into: Gathered) -> None:
     """The course's module files in ``folder`` (``<name>.py``, ``<name>.ipynb``), read through
-    :mod:`grader.intake` into ``into``: nothing else of the folder (nbgrader's ``timestamp.txt``, data, outputs) is
-    read, and a module that is a link or too large is refused by name. A module in two folders is an error."""
+    :mod:`grader.intake` into ``into`` (see :meth:`Gathered.add`): nothing else of the folder (nbgrader's
+    ``timestamp.txt``, data, outputs) is read, and a module that is a link or too large is refused by name."""
     for name in names:
         for filename, limit in module_files(name):
             try:
@@ -97,23 +134,25 @@ def gather_modules(folder: SubmissionFolder, names: Iterable[str], into: Gathere
             except Refused as refused:
                 into.refused.setdefault(name, f"{folder.label}/{refused}")
                 continue
-            if data is None:
-                continue
-            if filename in into.files:
-                raise ArchiveError(f"{folder.label}/{filename}: this module is in two of the student's folders")
-            into.files[filename] = data
+            if data is not None:
+                into.add(folder.label, name, filename, data)
 
 
 def gather_nbgrader(entry: Entry, names: Iterable[str]) -> Gathered:
-    """The course's modules of every assignment folder of an nbgrader entry; an assignment folder that is a link is
-    not read, and said so."""
+    """The course's modules of every assignment folder of an nbgrader entry (and of the entry itself, for a plain
+    class folder named ``submitted``); an assignment folder that is a link is not read, and said so, and a hidden one
+    (``.ipynb_checkpoints``) is nbgrader's or Jupyter's, not the student's."""
     gathered = Gathered()
     names = list(names)
     with SubmissionFolder.open(entry.source, follow=False) as student:
         listed = student.entries(limit=MAX_ASSIGNMENT_FOLDERS + 1)
         if len(listed) > MAX_ASSIGNMENT_FOLDERS:
             raise ArchiveError(f"{entry.source}: more than {MAX_ASSIGNMENT_FOLDERS} entries; one per assignment")
+        student.label = entry.source.name
+        gather_modules(student, names, gathered)
         for name, mode in listed:
+            if name.startswith("."):
+                continue
             if stat.S_ISLNK(mode):
                 gathered.notes.append(f"{entry.source.name}/{name} is a symbolic link, so it was not read")
             elif stat.S_ISDIR(mode):

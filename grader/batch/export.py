@@ -11,8 +11,13 @@ import click
 from rich.console import Console
 from rich.text import Text
 
+from grader import exits
+from grader.batch import lms
 from grader.batch.gradebook import Gradebook, GradebookError
+from grader.batch.lms import number
+from grader.batch.nbgrader_gradebook import print_nbgrader_export
 from grader.batch.outcome import Outcome
+from grader.batch.roster import Roster, RosterError, join, read_roster, roster_warnings
 from grader.escape import spreadsheet_text
 from grader.formats import render
 from grader.results import GradingReport
@@ -20,11 +25,6 @@ from grader.results import GradingReport
 FeedbackFormat = Literal["markdown", "html"]
 SUFFIXES: dict[FeedbackFormat, str] = {"markdown": ".md", "html": ".html"}
 NAME_MAX = 255  # bytes in a file name on Linux's file systems
-
-
-def number(value: float) -> str:
-    """A score for a spreadsheet: up to four decimals, no trailing zeros."""
-    return f"{value:.4f}".rstrip("0").rstrip(".")
 
 
 def score_columns(outcomes: Sequence[Outcome]) -> list[str]:
@@ -46,20 +46,26 @@ def scores(report: GradingReport) -> dict[str, str]:
     return row
 
 
-def export_csv(outcomes: Sequence[Outcome], path: Path) -> None:
+def export_csv(outcomes: Sequence[Outcome], path: Path, roster: Roster | None = None) -> None:
     """A row per student: a score per assignment and per task, total, max, percent, status and reason.
 
     A column a student's report lacks (an assignment not graded for them) is empty, as are all the scores
     of a student whose submission could not be graded. A text cell is never a formula (:func:`spreadsheet_text`).
+    With a roster, its columns follow ``student`` (the folder's name), and a student of the roster who has no
+    submission has a row too, whose status is ``missing``.
     """
-    columns = ["student", *score_columns(outcomes), "total", "max", "percent", "status", "reason"]
+    fields = roster.fields if roster else []
+    columns = ["student", *fields, *score_columns(outcomes), "total", "max", "percent", "status", "reason"]
     with path.open("w", newline="", encoding="utf-8") as file:
         writer = csv.DictWriter(file, columns, restval="")
         writer.writeheader()
-        for outcome in outcomes:
-            text = {"student": outcome.student, "status": outcome.status, "reason": outcome.reason or ""}
+        for student in join(outcomes, roster):
+            outcome = student.outcome
+            status, reason = (outcome.status, outcome.reason or "") if outcome else ("missing", "no submission")
+            text = {"student": student.folder, **{f: student.field(f) for f in fields}}
+            text |= {"status": status, "reason": reason}
             row = {column: spreadsheet_text(value) for column, value in text.items()}
-            writer.writerow(row | (scores(outcome.report) if outcome.report else {}))
+            writer.writerow(row | (scores(outcome.report) if outcome and outcome.report else {}))
 
 
 def not_graded(outcome: Outcome) -> GradingReport:
@@ -127,22 +133,80 @@ def gradebook_command() -> None:
     show_default=True,
     help="The feedback files' format.",
 )
-def export(db: Path, csv_path: Path | None, feedback: Path | None, fmt: FeedbackFormat) -> None:
-    """Export every student's latest attempt as a CSV of scores and as feedback files."""
-    if csv_path is None and feedback is None:
-        raise click.UsageError("nothing to export: give --csv FILE, --feedback DIR or both")
+@click.option(
+    "--roster",
+    "roster_path",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    help="A CSV of who each submission folder is (folder, name, lms_id, sis_id, login, email, section).",
+)
+@click.option("--canvas", type=click.Path(path_type=Path, dir_okay=False), help="Write Canvas's grade import here.")
+@click.option("--moodle", type=click.Path(path_type=Path, dir_okay=False), help="Write Moodle's grade import here.")
+@click.option(
+    "--moodle-key",
+    type=click.Choice(list(lms.MOODLE_KEYS)),
+    default="email",
+    show_default=True,
+    help="The Moodle user field that the Moodle file identifies students by.",
+)
+@click.option(
+    "--lms-column",
+    "lms_columns",
+    multiple=True,
+    metavar="ASSIGNMENT=TITLE",
+    help="ASSIGNMENT's column title in the Canvas and Moodle files (Canvas: 'Name (id)' is its assignment id).",
+)
+@click.option(
+    "--nbgrader",
+    type=click.Path(path_type=Path, file_okay=False, exists=True),
+    metavar="COURSE_DIR",
+    help="Write the scores and feedback into this nbgrader course's own gradebook (see docs/nbgrader.md).",
+)
+def export(
+    db: Path,
+    csv_path: Path | None,
+    feedback: Path | None,
+    fmt: FeedbackFormat,
+    roster_path: Path | None,
+    canvas: Path | None,
+    moodle: Path | None,
+    moodle_key: lms.MoodleKey,
+    lms_columns: tuple[str, ...],
+    nbgrader: Path | None,
+) -> None:
+    """Export every student's latest attempt as a CSV of scores and as feedback files, and for Canvas or Moodle."""
+    if not any((csv_path, feedback, canvas, moodle, nbgrader)):
+        raise click.UsageError(
+            "nothing to export: give --csv FILE, --feedback DIR, --canvas FILE, --moodle FILE or --nbgrader COURSE_DIR"
+        )
     try:
+        roster = read_roster(roster_path) if roster_path else None
+        lms.check_roster(roster, canvas is not None, moodle_key if moodle else None)
         with Gradebook(db) as gradebook:
             outcomes = gradebook.latest()
-    except GradebookError as error:
-        raise click.ClickException(str(error)) from None
+        columns = lms.columns(outcomes, lms.titles(lms_columns))
+    except (GradebookError, RosterError, lms.LmsError) as error:
+        exits.fail(str(error))
     console = Console(highlight=False, soft_wrap=True)
+    students = join(outcomes, roster)
+    warnings = roster_warnings(students, roster) if roster else []
     if csv_path:
-        export_csv(outcomes, csv_path)
-        console.print(Text(f"{csv_path}: {len(outcomes)} students"))
+        export_csv(outcomes, csv_path, roster)
+        console.print(Text(f"{csv_path}: {len(students)} students"))
     if feedback:
         try:
             written = export_feedback(outcomes, feedback, fmt)
         except ValueError as error:
-            raise click.ClickException(str(error)) from None
+            exits.fail(str(error))
         console.print(Text(f"{feedback}: {len(written)} feedback files"))
+    if canvas or moodle:
+        warnings += lms.warnings(students, columns)
+    if canvas:
+        warnings += lms.write_canvas(students, columns, canvas)
+        console.print(Text(f"{canvas}: {len(students)} students, for Canvas's gradebook import"))
+    if moodle:
+        warnings += lms.write_moodle(students, columns, moodle_key, moodle)
+        console.print(Text(f"{moodle}: {len(students)} students, for Moodle's grade import by {moodle_key}"))
+    if nbgrader:
+        print_nbgrader_export(outcomes, nbgrader, console)
+    for line in warnings:
+        click.echo(f"warning: {line}", err=True)

@@ -10,10 +10,10 @@ from typing import Literal
 import click
 
 from grader import exits
-from grader.options import course_option
+from grader.options import course_option, visibility_option
 from grader.release.errors import ReleaseError
 from grader.release.workflows import WORKFLOWS, Workflow
-from grader.spec import Course, SpecError, default_course
+from grader.spec import Course, SpecError, Visibility, default_course
 
 Format = Literal["bundle", "nbgrader", "gradescope"]
 
@@ -50,7 +50,7 @@ def hidden_key(name: str, bundle: Path) -> bytes:
     type=click.Choice(["bundle", "nbgrader", "gradescope"]),
     default="bundle",
     show_default=True,
-    help="bundle: the students' folder; nbgrader: source/<name>/<name>.ipynb; gradescope: autograder.zip.",
+    help="bundle: the students' folder; nbgrader: source/<name>/<name>.ipynb; gradescope: <name>/autograder.zip.",
 )
 @click.option(
     "--workflow",
@@ -77,6 +77,18 @@ def hidden_key(name: str, bundle: Path) -> bytes:
     type=click.Path(path_type=Path, dir_okay=False, exists=True),
     help="The grader wheel to ship; default: build one from the checkout grader runs from.",
 )
+@click.option(
+    "--single-zip",
+    is_flag=True,
+    help="gradescope: one DIR/autograder.zip grading all the assignments named, instead of DIR/<name>/autograder.zip "
+    "for each.",
+)
+@click.option(
+    "--force",
+    is_flag=True,
+    help="nbgrader: overwrite source notebooks edited since grader released them (refused otherwise).",
+)
+@visibility_option
 @course_option
 def release(
     assignments: tuple[str, ...],
@@ -86,16 +98,23 @@ def release(
     hidden_bundle: Path | None,
     key_env: str,
     wheel: Path | None,
+    single_zip: bool,
+    force: bool,
+    visibility: Visibility | None,
     course: Path | None,
 ) -> None:
     """Release ASSIGNMENTs (default: all of the course's) to students, nbgrader or Gradescope."""
     if out is None and hidden_bundle is None:
         raise click.UsageError("give --out DIR, --hidden-bundle FILE, or both")
+    if (single_zip or visibility) and fmt != "gradescope":
+        exits.fail("--single-zip and --visibility go with --format gradescope")
+    if force and fmt != "nbgrader":
+        exits.fail("--force goes with --format nbgrader (a bundle is always written to a new folder)")
     # here, not at the top: nbformat and cryptography would slow every other command's start-up
     from grader.release.bundle import write_bundle
-    from grader.release.gradescope import write_autograder_zip
+    from grader.release.gradescope import write_autograders
     from grader.release.hidden import write_hidden_bundle
-    from grader.release.nbgrader import write_nbgrader_sources
+    from grader.release.nbgrader import write_nbgrader_course
 
     try:
         loaded = Course(course) if course else default_course()
@@ -105,11 +124,19 @@ def release(
                 written = write_bundle(loaded, names, out, wheel, workflow)
                 click.echo(f"student bundle of {', '.join(names)} in {out} ({len(written)} files)", err=True)
             elif fmt == "nbgrader":
-                sources = write_nbgrader_sources(loaded, names, out)
-                click.echo(f"nbgrader source notebooks: {', '.join(map(str, sources))}", err=True)
-                click.echo(f"next, in {out}: nbgrader generate_assignment <name> for each of them", err=True)
+                done = write_nbgrader_course(loaded, names, out, force)
+                for line in done.skipped:
+                    click.echo(line, err=True)
+                for path in done.written:
+                    click.echo(f"nbgrader course: wrote {path}", err=True)
+                for path in done.unchanged:
+                    click.echo(f"nbgrader course: {path} is already as grader writes it", err=True)
+                if done.config_kept:
+                    click.echo(f"nbgrader course: kept your {out / 'nbgrader_config.py'}", err=True)
+                click.echo(f"next, in {out}: nbgrader generate_assignment NAME (NAME: {' '.join(names)})", err=True)
             else:
-                click.echo(f"Gradescope autograder: {write_autograder_zip(loaded, names, out, wheel)}", err=True)
+                for path in write_autograders(loaded, names, out, wheel, visibility, single_zip):
+                    click.echo(f"Gradescope autograder: {path}", err=True)
         if hidden_bundle is not None:
             write_hidden_bundle(loaded, names, hidden_bundle, hidden_key(key_env, hidden_bundle))
             click.echo(f"encrypted hidden bundle of {', '.join(names)}: {hidden_bundle}", err=True)

@@ -32,9 +32,10 @@ def module_cells(assignment: Assignment, source: str) -> list[CodeCell]:
     return code_cells(source, assignment.spec.functions)
 
 
-def notebook(assignment: Assignment, cells: list[CodeCell]) -> NotebookNode:
-    """The handout's sections as Markdown cells, then ``cells`` as code cells; no outputs, no metadata of nbgrader."""
-    markdown = [*handout_sections(assignment.handout.read_text(encoding="utf-8")), YOUR_CODE]
+def notebook(assignment: Assignment, cells: list[CodeCell], instructions: str = YOUR_CODE) -> NotebookNode:
+    """The handout's sections and ``instructions`` as Markdown cells, then ``cells`` as code cells; no outputs, no
+    metadata of nbgrader."""
+    markdown = [*handout_sections(assignment.handout.read_text(encoding="utf-8")), instructions]
     nb = nbformat.v4.new_notebook()
     nb.metadata.kernelspec = KERNEL
     nb.metadata.language_info = {"name": "python"}
