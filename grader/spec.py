@@ -16,6 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from grader.feedback import HiddenValues
 
 Dtype = Literal["float32", "float64"]
+Visibility = Literal["visible", "hidden", "after_due_date", "after_published"]
+"""When Gradescope shows students a result: at once, never, after the due date, once the grades are published."""
 BUDGET_FACTOR = 12.0
 """An assignment's default time budget, in per-test time limits."""
 
@@ -27,8 +29,8 @@ class Strict(BaseModel):
 class Tolerance(BaseModel):
     """``|got - expected| <= atol + rtol * |expected|``, element by element."""
 
-    rtol: float
-    atol: float
+    rtol: float = Field(description="relative tolerance: the share of |expected| an element may be off by")
+    atol: float = Field(description="absolute tolerance: what an element may be off by when expected is near 0")
 
 
 class FunctionSpec(Strict):
@@ -36,33 +38,61 @@ class FunctionSpec(Strict):
 
     outputs: list[str | list[str]] = Field(
         default=["result"],
-        description="names of the returned values; one name for a single value, a nested list for a nested tuple",
+        description="names of the returned values, which feedback quotes ('hs' has the wrong shape): one name for a "
+        'single value, a list for a tuple, a nested list for a nested tuple, e.g. ["hs", ["h_last", "c_last"]]',
     )
-    equation: str | None = Field(None, description="the handout equation a wrong output concerns")
-    constant: bool = Field(False, description="a module-level value rather than a function")
+    equation: str | None = Field(
+        None, description="the handout's equation, shown on the 'see:' line of a wrong output's feedback"
+    )
+    constant: bool = Field(
+        False, description="a module-level value (tests read it with grade.constant) rather than a function"
+    )
 
 
 class TaskSpec(Strict):
     """A graded unit: its points are shared equally by the tests marked with its id."""
 
-    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
-    title: str
-    points: float = Field(gt=0)
+    id: str = Field(
+        pattern=r"^[a-z][a-z0-9_]*$",
+        description="stable id, unique in the assignment, that tests name in @pytest.mark.task(ID) and reports show",
+    )
+    title: str = Field(description="what the task grades, in a few words, as reports show it")
+    points: float = Field(gt=0, description="the task's points, shared equally by the tests marked with its id")
     functions: list[str] = Field(min_length=1, description="the functions this task grades")
 
 
 class Rules(Strict):
     """Rules of the contract enforced on the submission's module."""
 
-    no_autograd: bool = Field(False, description="no torch.autograd, .backward(), requires_grad, torch.func")
-    no_recurrent_modules: bool = Field(False, description="no torch.nn.RNN/GRU/LSTM* nor the ops behind them")
+    no_autograd: bool = Field(
+        False, description="derivatives by hand: no torch.autograd, .backward(), requires_grad or torch.func"
+    )
+    no_recurrent_modules: bool = Field(
+        False,
+        description="recurrences by hand: no torch.nn.RNN, GRU or LSTM (nor their cells) and no operator behind them",
+    )
+
+
+class GradescopeSpec(Strict):
+    """When Gradescope shows students the results of this assignment's hidden tests."""
+
+    visibility: Visibility = Field(
+        "after_due_date",
+        description="when a student sees each hidden test's result on Gradescope: 'visible' (at once), "
+        "'after_due_date', 'after_published' (once the grades are published) or 'hidden' (never); the score counts "
+        "either way, and public tests are always 'visible'",
+    )
+    task_visibility: dict[str, Visibility] = Field(
+        default_factory=dict,
+        description="a task's hidden tests instead, by task id, e.g. { gru_cell = 'visible' }",
+    )
 
 
 class AssignmentSpec(Strict):
     """``assignments/<name>/assignment.toml``."""
 
-    name: str = Field(description="the module stem a submission provides, e.g. gated_cells")
-    title: str
+    name: str = Field(description="the module stem a submission provides, e.g. gated_cells; the folder's name too")
+    title: str = Field(description="the assignment's title, as reports and the released bundle show it")
     time_limit: float = Field(10.0, gt=0, description="wall-clock seconds allowed for one test")
     time_budget: float | None = Field(
         None,
@@ -70,10 +100,29 @@ class AssignmentSpec(Strict):
         description="wall-clock seconds all of one submission's tests of this assignment may take together; "
         f"default {BUDGET_FACTOR:g} times time_limit; past it, the tests left are not run and cost their points",
     )
-    rules: Rules = Rules()
-    tolerance: dict[Dtype, Tolerance]
-    functions: dict[str, FunctionSpec]
-    tasks: list[TaskSpec] = Field(min_length=1)
+    rules: Rules = Field(Rules(), description="the contract's rules, enforced on the submission's module")
+    tolerance: dict[Dtype, Tolerance] = Field(
+        description="how close a value must be: a check uses the table of its first floating-point argument's dtype, "
+        "unless the test gives tolerance="
+    )
+    functions: dict[str, FunctionSpec] = Field(
+        description="every name the submission's module must define, keyed by that name; tests may call no other"
+    )
+    tasks: list[TaskSpec] = Field(
+        min_length=1, description="the graded units; the assignment's score is out of the sum of their points"
+    )
+
+    gradescope: GradescopeSpec = Field(
+        GradescopeSpec(),
+        description="when Gradescope shows students the hidden tests' results (grader release --format gradescope)",
+    )
+
+    @model_validator(mode="after")
+    def _gradescope_tasks(self) -> AssignmentSpec:
+        unknown = set(self.gradescope.task_visibility) - {t.id for t in self.tasks}
+        if unknown:
+            raise ValueError(f"[gradescope] task_visibility names {sorted(unknown)}, which [[tasks]] does not have")
+        return self
 
     @model_validator(mode="after")
     def _consistent(self) -> AssignmentSpec:
@@ -108,7 +157,10 @@ class AssignmentSpec(Strict):
 class CourseSpec(Strict):
     """``assignments/course.toml``."""
 
-    title: str
+    title: str = Field(
+        description="the course's title, as the student bundle's README shows it; it also seeds the public tests' "
+        "inputs, so changing it changes them"
+    )
     seed: str | None = Field(
         None,
         description="the course's secret, at least 128 random bits as hex digits (`grader new-seed` makes one): with a "
@@ -299,12 +351,20 @@ class Course:
 
 
 def default_course() -> Course:
-    """``$GRADER_COURSE``, else the checkout this package was installed from. Never a submission: a student bundle
-    grades itself only when asked (:func:`bundle_course`)."""
+    """``$GRADER_COURSE``, else the checkout this package runs from, when it holds a course (an installed grader's
+    site-packages does not). Never a submission: a student bundle grades itself only when asked
+    (:func:`bundle_course`)."""
     env = os.environ.get("GRADER_COURSE")
     if env:
         return Course(Path(env))
-    return Course(Path(__file__).resolve().parent.parent)
+    checkout = Path(__file__).resolve().parent.parent
+    if not (checkout / "assignments").is_dir():
+        raise SpecError(
+            f"no course given, and grader is installed in {checkout}, which holds none: give --course DIR (the "
+            "folder holding the course's assignments/) or set GRADER_COURSE; in a student bundle, run grader run . "
+            "--public"
+        )
+    return Course(checkout)
 
 
 def bundle_course(submission: Path) -> Course | None:

@@ -638,7 +638,7 @@ def autograder(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("gradescope")
     wheel = out / "grader-0.1.0-py3-none-any.whl"
     wheel.write_bytes(b"a stand-in: nothing installs it")
-    release = [*GRADER, "release", "--format", "gradescope", "--out", str(out), "--wheel", str(wheel)]
+    release = [*GRADER, "release", "--format", "gradescope", "--out", str(out), "--wheel", str(wheel), "--single-zip"]
     assert cli([*release, "--course", str(ROOT)], environment(out)).code == 0
     return out / "autograder.zip"
 
