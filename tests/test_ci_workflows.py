@@ -14,15 +14,28 @@ import pytest
 import yaml
 from conftest import ROOT
 
+from grader.ci.classroom import RUNNERS
 from grader.ci.comment import MARKER
+from grader.release import workflows
+from grader.release.bundle import write_bundle
+from grader.spec import Course
 
 CI = ROOT / ".github" / "workflows" / "ci.yml"
 CLASSROOM = ROOT / "grader" / "templates" / "classroom.yml"
 COURSE = ROOT / "grader" / "templates" / "course-pull-request.yml"
 WORKFLOWS = [CI, CLASSROOM, COURSE]
 EXPRESSION = re.compile(r"\$\{\{(.*?)\}\}", re.DOTALL)
-CONTEXTS = {"github", "secrets", "steps", "runner", "env", "hashFiles", "always", "success", "failure", "inputs"}
+CONTEXTS = {"github", "secrets", "steps", "runner", "env", "inputs"}
+FUNCTIONS = {"hashFiles", "always", "success", "failure", "cancelled"}
 STEP_KEYS = {"name", "id", "if", "uses", "run", "with", "env", "shell", "working-directory", "timeout-minutes"}
+
+
+def released(tmp_path: Path, mode: workflows.Workflow) -> Path:
+    """A bundle of taxonomy released with ``mode``'s workflow (a stand-in wheel: nothing installs it)."""
+    wheel = tmp_path / "grader-0.1.0-py3-none-any.whl"
+    wheel.write_bytes(b"a stand-in")
+    write_bundle(Course(ROOT), ["taxonomy"], tmp_path / "bundle", wheel, mode)
+    return tmp_path / "bundle"
 
 
 def load(path: Path) -> dict[str, Any]:
@@ -61,7 +74,7 @@ def test_workflow_structure(path):
             if "uses" in step:
                 assert re.fullmatch(r"[\w.-]+/[\w.-]+@v\d+", step["uses"]), step["uses"]
             for expression in expressions(step):
-                assert re.match(r"[A-Za-z]+", expression)[0] in CONTEXTS, expression
+                assert re.match(r"!?\s*([A-Za-z]+)", expression)[1] in CONTEXTS | FUNCTIONS, expression
                 for used in re.findall(r"steps\.([\w-]+)\.outputs", expression):
                     assert used in seen, f"{step['name']} reads the outputs of {used} before it runs"
             if "id" in step:
@@ -115,7 +128,8 @@ def test_the_project_ci_takes_torch_s_cpu_build():
 
 
 def test_classroom_workflow_feeds_the_grading_reporter():
-    """The reporter reads ``$<RUNNER>_RESULTS`` for each runner id; its check run is named Autograding Tests."""
+    """The reporter reads ``$<RUNNER>_RESULTS`` for each runner id, here grader ci's step outputs earned and missed;
+    it runs whenever grader ci wrote them, also when grader ci exits non-zero (an ungradable repository's 0)."""
     workflow = load(CLASSROOM)
     assert {"push", "pull_request"} <= set(workflow["on"])
     job = next(iter(workflow["jobs"].values()))
@@ -123,9 +137,35 @@ def test_classroom_workflow_feeds_the_grading_reporter():
     grader = next(s for s in job["steps"] if s.get("id") == "grader")
     assert grader["run"].startswith("grader ci . --public")
     reporter = next(s for s in job["steps"] if s.get("uses", "").startswith("classroom-resources/"))
-    runners = reporter["with"]["runners"].split(",")
-    assert runners == ["grader"]
-    assert reporter["env"] == {"GRADER_RESULTS": "${{ steps.grader.outputs.result }}"}
+    assert reporter["uses"] == "classroom-resources/autograding-grading-reporter@v1"
+    assert reporter["with"]["runners"].split(",") == list(RUNNERS)
+    assert reporter["env"] == {f"{r.upper()}_RESULTS": f"${{{{ steps.grader.outputs.{r} }}}}" for r in RUNNERS}
+    assert reporter["if"] == "${{ !cancelled() && steps.grader.outputs.earned != '' }}"
+
+
+def test_classroom_workflow_caches_pip_keyed_on_the_shipped_constraints(tmp_path):
+    """setup-python keeps pip's cache between runs, keyed on the constraints file the bundle ships and the install
+    is pinned by, so a push downloads nothing again until the grading environment changes."""
+    job_steps = steps(load(CLASSROOM))
+    python = next(s for s in job_steps if s.get("uses", "").startswith("actions/setup-python@"))
+    assert python["with"]["cache"] == "pip"
+    key = python["with"]["cache-dependency-path"]
+    installs = [line.strip() for s in job_steps for line in s.get("run", "").splitlines() if "pip install" in line]
+    assert installs[-1] == f"python -m pip install -q -c {key} .grader/grader-*.whl"
+    assert job_steps.index(python) < next(i for i, s in enumerate(job_steps) if "pip install" in s.get("run", ""))
+    bundle = released(tmp_path, "classroom")
+    assert "torch==2.13.0" in (bundle / key).read_text().splitlines()
+
+
+@pytest.mark.parametrize("mode", list(workflows.WORKFLOWS))
+def test_the_shipped_workflow_cannot_clash_with_classroom_s_own(tmp_path, mode):
+    """GitHub Classroom's UI writes .github/workflows/classroom.yml when an instructor adds tests there: the bundle's
+    workflow has another name, and is its template as it is."""
+    bundle = released(tmp_path, mode)
+    (shipped,) = (bundle / ".github" / "workflows").iterdir()
+    files = workflows.WORKFLOWS[mode]
+    assert shipped.name == files.shipped != "classroom.yml"
+    assert shipped.read_text() == (ROOT / "grader" / "templates" / files.template).read_text()
 
 
 def test_course_workflow_never_runs_the_pull_requests_code_outside_the_sandbox():

@@ -20,6 +20,7 @@ from grader.cli import main
 from grader.notebook import notebook_to_source
 from grader.release.cells import code_cells
 from grader.release.wheel import build_wheel
+from grader.release.workflows import WORKFLOWS
 from grader.spec import default_course
 from grader.starter import strip_solutions
 
@@ -69,7 +70,7 @@ def test_the_bundle_is_laid_out_as_a_course_of_its_own(bundle):
             assert re.search(rf"\bdef {function}\(|\b{function}\b[^\n=]*=", module), function
     readme = (bundle / "README.md").read_text()
     assert "grader run . --public" in readme and "handout.md" in readme
-    assert (bundle / ".github" / "workflows" / "classroom.yml").is_file()
+    assert (bundle / ".github" / "workflows" / WORKFLOWS["classroom"].shipped).is_file()
     assert {p.name for p in (bundle / ".grader").iterdir()} == {"constraints.txt", "grader-0.1.0-py3-none-any.whl"}
     assert (bundle / ".grader" / "constraints.txt").read_bytes() == (ROOT / "constraints.txt").read_bytes()
 

@@ -14,12 +14,12 @@ from typing import Literal
 import click
 
 from grader import exits
+from grader.ci import classroom
 from grader.ci.annotations import error_annotations
-from grader.ci.classroom import classroom_result, encode
+from grader.ci.classroom import classroom_results, shown, step_outputs
 from grader.ci.comment import comment_body, error_body
 from grader.ci.locate import Locator
 from grader.ci.workflow import append, command, set_outputs
-from grader.engine import SubmissionError, grade_submission
 from grader.formats import markdown
 from grader.formats.summary import points
 from grader.limits import Limits
@@ -30,6 +30,26 @@ from grader.sandbox.bubblewrap import bwrap_problem
 from grader.spec import Course, SpecError
 
 FileOption = click.Path(path_type=Path, dir_okay=False)
+GRADER_FAILED = "the grader failed (a bug of the grader, not of your submission): tell your instructor"
+NOTHING_COUNTED = "no test could run (the course's or the grader's fault, not counted): tell your instructor"
+
+
+def expected_points(course: Course, assignments: tuple[str, ...]) -> float:
+    """The points of the assignments to grade: ``assignments``, else the course's."""
+    return sum(course.assignment(name).spec.max_score for name in assignments or course.assignments)
+
+
+def not_graded(
+    reason: str, expected: float | None, summary: Path | None, comment: Path | None, classroom_output: Path | None
+) -> None:
+    """What GitHub shows of a submission that could not be graded: the summary and the comment say why, and
+    Classroom gets 0 of ``expected`` with the reason (the score outputs stay unset)."""
+    if comment is not None:
+        comment.write_text(error_body(reason), encoding="utf-8")
+    if summary is not None:
+        append(summary, markdown.not_graded(reason))
+    if classroom_output is not None:
+        set_outputs(classroom_output, step_outputs(classroom.not_graded(reason, expected)))
 
 
 @contextmanager
@@ -66,7 +86,7 @@ def course_for(
     "--classroom-output",
     type=FileOption,
     envvar="GITHUB_OUTPUT",
-    help="Append the step outputs result (GitHub Classroom's), score, max-score and percent here.",
+    help="Append the step outputs earned and missed (GitHub Classroom's results), score, max-score and percent here.",
 )
 @click.option("--comment", type=FileOption, help="Write the pull-request comment (with its marker) here.")
 @click.option("--fail-under", type=click.FloatRange(0, 100), metavar="PCT", help="Exit with 1 below PCT percent.")
@@ -86,21 +106,31 @@ def ci(
     limits: Limits,
 ) -> None:
     """Grade SUBMISSION in GitHub Actions: job summary, annotations, Classroom result, comment, one report."""
+    from grader.engine import SubmissionError, grade_submission  # torch: not for --help (see grader/cli.py)
+
+    expected: float | None = None  # the expected assignments' points, once the course is read
     try:
         key = take_key(key_env) if hidden_bundle is not None else None  # out of the environment before anything else
         with course_for(course, submission, public, hidden_bundle, key) as loaded:
+            expected = expected_points(loaded, assignments)
             which: Literal["public", "hidden"] = "public" if public else "hidden"
             report = grade_submission(submission, loaded, assignments or None, which, limits, time_limit)
-            locator = Locator(submission)
-            result = classroom_result(report, loaded, locator)
-            lines = error_annotations(report, loaded, locator) if annotate else []
+            lines = error_annotations(report, loaded, Locator(submission)) if annotate else []
     except (SubmissionError, SpecError, ReleaseError) as error:
         click.echo(command("error", str(error), title="not graded"))
-        if comment is not None:
-            comment.write_text(error_body(str(error)), encoding="utf-8")
-        if summary is not None:
-            append(summary, markdown.not_graded(str(error)))
+        not_graded(str(error), expected, summary, comment, classroom_output)
         sys.exit(exits.UNUSABLE_INPUT)
+    except Exception as error:
+        not_graded(GRADER_FAILED, expected, summary, comment, classroom_output)
+        if hidden_bundle is None:
+            raise  # the command line's handler prints the traceback and exits 3
+        # the log of a pull request to the course is public, and a traceback may quote the hidden tests
+        click.echo(
+            f"grader: internal error ({type(error).__name__}), not the submission's; its traceback is withheld from "
+            "this public log: grade the submission with grader run on the course's side to see it",
+            err=True,
+        )
+        sys.exit(exits.COURSE_FAILED)
     for line in lines:
         click.echo(line)
     if summary is not None:
@@ -108,8 +138,10 @@ def ci(
     if comment is not None:
         comment.write_text(comment_body(report), encoding="utf-8")
     if classroom_output is not None:
+        counted = shown(report.max_score) > 0
+        results = classroom_results(report) if counted else classroom.not_graded(NOTHING_COUNTED, expected)
         outputs = {
-            "result": encode(result),
+            **step_outputs(results),
             "score": points(report.score),
             "max-score": points(report.max_score),
             "percent": f"{report.percent:.1f}",
