@@ -15,7 +15,8 @@ An assignment's ``mistakes.py`` defines ``catalogue = Catalogue()`` and adds ent
 ``replace`` patches the reference's source (each old text must occur exactly once); a decorated function
 replaces the reference's function of the same name, and runs with the mutant's globals, so the
 reference's other functions (``rnn_forward`` calling ``rnn_cell``) make the mistake too. A mutant is
-built fresh from the reference every time, so a catalogue never holds a copy of the reference.
+built fresh from the reference every time, so a catalogue never holds a copy of the reference. The format, how a
+mistake is named and what ``grader validate`` requires of a catalogue: ``docs/catalogue.md``.
 """
 
 from __future__ import annotations
@@ -59,6 +60,8 @@ class Catalogue:
         self.mistakes: dict[str, Mistake] = {}
 
     def add(self, id: str, *, mistake: str, right: str, replace: dict[str, str] | None = None) -> Mistake:
+        """Add mistake ``id``, whose mutant is the reference with the ``replace`` patches (each old text occurring once
+        in the reference); the student reads ``Your <function> matches what we get if <mistake>: <right>.``"""
         if id in self.mistakes:
             raise MutantError(f"mistake {id!r} is in the catalogue twice")
         self.mistakes[id] = Mistake(id=id, mistake=mistake, right=right, replace=replace or {})
