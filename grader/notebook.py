@@ -5,6 +5,10 @@ demo that raises cannot break the import). Everything else a notebook runs to sh
 loops, ``if __name__ == "__main__"``), IPython magics and shell lines are dropped, and the student is told so,
 cell by cell. Cells are numbered from 1 as they appear in the notebook, markdown cells included, and each
 kept cell starts with a ``# cell N`` comment so a traceback can be traced back to its cell.
+
+nbgrader's autograder-test cells (metadata ``nbgrader: {grade: true, solution: false}``) are the instructor's tests,
+not the student's code: they are left out silently, never run nor reported. The metadata is the student's to edit, so
+a student who marks a cell of their own that way only loses its code, as if they had deleted the cell.
 """
 
 from __future__ import annotations
@@ -110,6 +114,13 @@ def is_silent(node: ast.stmt) -> bool:
     return isinstance(node, ast.Pass) or (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant))
 
 
+def is_test_cell(cell: dict[str, object]) -> bool:
+    """An nbgrader autograder-test cell: ``grade`` true and ``solution`` false in its nbgrader metadata."""
+    metadata = cell.get("metadata")
+    nbgrader = metadata.get("nbgrader") if isinstance(metadata, dict) else None
+    return isinstance(nbgrader, dict) and nbgrader.get("grade") is True and nbgrader.get("solution") is False
+
+
 def convert_cell(number: int, source: str) -> tuple[list[str], list[str], list[str]]:
     """A code cell's kept code, its ``from __future__`` imports, and the notes about what was dropped."""
     if source.lstrip().startswith("%%"):
@@ -156,7 +167,7 @@ def notebook_source(filename: str, text: str) -> tuple[str, list[str]]:
     future: list[str] = []
     notes: list[str] = []
     for number, cell in enumerate(notebook.cells, 1):
-        if cell.get("cell_type") != "code" or not isinstance(cell.get("source"), str):
+        if cell.get("cell_type") != "code" or not isinstance(cell.get("source"), str) or is_test_cell(cell):
             continue
         kept, cell_future, cell_notes = convert_cell(number, cell.source)
         body += [*kept, ""] if kept else []

@@ -14,12 +14,14 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from conftest import GRADER, ROOT
 
 from grader.batch.discover import discover, source_hash
 from grader.batch.gradebook import Gradebook
 from grader.batch.outcome import Outcome
 from grader.batch.run import BatchSettings, run_dask, run_local
+from grader.cli import main
 from grader.spec import attempt_seed, default_course
 
 REFERENCE = ROOT / "reference" / "rnn_forward.py"
@@ -189,3 +191,14 @@ def test_a_stray_file_is_skipped_and_a_class_nobody_of_which_can_be_graded_fails
     assert "no submission could be graded" in run.stderr
     with Gradebook(tmp_path / "gradebook.sqlite") as gradebook:
         assert [(o.student, o.status) for o in gradebook.latest()] == [("alice", "error")]
+
+
+def test_a_summary_without_matplotlib_fails_before_anyone_is_graded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """--summary needs the instructor's extra: without matplotlib, exit 2 saying how to install it, and no gradebook."""
+    folder = good_class(tmp_path / "class", 1)
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib raises ModuleNotFoundError
+    args = ["batch", str(folder), "--db", str(tmp_path / "gb.sqlite"), "--summary", str(tmp_path / "summary.html")]
+    result = CliRunner().invoke(main, [*args, "--assignment", "rnn_forward", "--course", str(ROOT), "--jobs", "1"])
+    assert result.exit_code == 2, result.output
+    assert "grader batch needs matplotlib" in result.stderr and "pip install 'grader[instructor]'" in result.stderr
+    assert not (tmp_path / "gb.sqlite").exists() and not (tmp_path / "summary.html").exists()

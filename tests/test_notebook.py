@@ -130,3 +130,29 @@ def test_a_notebook_too_big_to_read_is_refused_before_it_is_parsed(tmp_path: Pat
     path = write(tmp_path / "rnn_forward.ipynb", [new_code_cell(source) for _ in range(cells)])
     with pytest.raises(NotebookError, match=expected):
         notebook_to_source(path)
+
+
+def nbgrader_cell(source: str, metadata: object) -> nbformat.NotebookNode:
+    cell = new_code_cell(source)
+    cell.metadata.nbgrader = metadata
+    return cell
+
+
+def test_nbgrader_test_cells_are_left_out_silently(tmp_path: Path):
+    """The instructor's autograder tests are not the student's code; solution cells and other metadata are kept."""
+    test = {"grade": True, "solution": False, "locked": True, "grade_id": "test_double", "points": 2}
+    cells = [
+        nbgrader_cell("def double(x):\n    return 2 * x", {"grade": False, "solution": True, "grade_id": "code"}),
+        nbgrader_cell("assert double(2) == 4\ndef helper():\n    pass\nHIDDEN = 1", test),
+        nbgrader_cell("ANSWER = 3\nprint(ANSWER)", {"grade": True, "solution": True, "grade_id": "answer"}),
+        nbgrader_cell("GIVEN = 4", {"grade": False, "solution": False, "locked": True}),
+        nbgrader_cell("ODD = 5", {"grade": "true", "solution": False}),
+        nbgrader_cell("BROKEN = 6", "not a dict"),
+    ]
+    source, notes = notebook_to_source(write(tmp_path / "rnn_forward.ipynb", cells))
+    namespace = run(source)
+    assert "HIDDEN" not in namespace and "helper" not in namespace
+    assert "assert" not in source and "# cell 2" not in source, "the test cell leaves nothing in the module"
+    assert namespace["double"](2) == 4 and [namespace[k] for k in ("ANSWER", "GIVEN", "ODD", "BROKEN")] == [3, 4, 5, 6]
+    [note] = notes
+    assert note.startswith("cell 3:") and "`print(ANSWER)`" in note, "a solution cell's demo is still reported"

@@ -168,6 +168,15 @@ def test_release_needs_somewhere_to_write():
     assert result.exit_code == 2 and "give --out DIR, --hidden-bundle FILE, or both" in result.output
 
 
+def test_a_new_hidden_key_names_its_variable(tmp_path):
+    bundle = tmp_path / "hidden.tar.enc"
+    args = ["release", "taxonomy", "--hidden-bundle", str(bundle), "--key-env", "COURSE_KEY", "--course", str(ROOT)]
+    result = CliRunner().invoke(main, args, env={"COURSE_KEY": None})
+    assert result.exit_code == 0, result.output
+    assert f"new key in {bundle}.key: store it as the repository secret COURSE_KEY" in result.stderr
+    assert "the next release reads it from $COURSE_KEY" in result.stderr and "${" not in result.stderr
+
+
 def test_release_names_an_unknown_assignment(tmp_path, wheel):
     result = CliRunner().invoke(main, ["release", "lstm", "--out", str(tmp_path / "b"), "--wheel", str(wheel)])
     assert result.exit_code == 2 and "no assignment 'lstm'" in result.stderr

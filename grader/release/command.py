@@ -31,7 +31,7 @@ def hidden_key(name: str, bundle: Path) -> bytes:
     saved.write_bytes(key + b"\n")
     click.echo(
         f"new key in {saved}: store it as the repository secret {name}, then delete the file "
-        "(never commit it); the next release reads it from ${name}",
+        f"(never commit it); the next release reads it from ${name}",
         err=True,
     )
     return key
