@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -85,6 +85,29 @@ class Diagnoser:
     ) -> list[Mistake]:
         """The mistakes whose mutant gives what the student gave (or raises what the student raised) where the
         reference does not, closest first."""
+        fingerprint, expected_print = digest(args), digest(expected)
+        case = None
+        if fingerprint is not None and expected_print is not None:
+            case = (function, fingerprint, expected_print)
+
+        def result(mutant: ModuleType) -> Any:
+            return RESULTS.call_with(mutant, function, args, fingerprint)
+
+        return self._matching(function, result, case, outputs, tolerance, expected, got, raised)
+
+    def _matching(
+        self,
+        function: str,
+        result: Callable[[ModuleType], Any],
+        case: tuple[Any, ...] | None,
+        outputs: Sequence[str | Sequence[str]],
+        tolerance: Tolerance,
+        expected: Any,
+        got: Any,
+        raised: str | None,
+    ) -> list[Mistake]:
+        """:meth:`matches`, each mutant's result being ``result(mutant)``; ``case``: what a mutant's differing from
+        ``expected`` is remembered by (None: not remembered)."""
 
         def same(a: Any, b: Any) -> bool:
             if certainly_differ(a, b, tolerance):  # most mutants: decided without building a failure's feedback
@@ -95,19 +118,17 @@ class Diagnoser:
                 return False
             return True
 
-        fingerprint, expected_print = digest(args), digest(expected)
-        case = None
-        if fingerprint is not None and expected_print is not None:
-            case = (function, fingerprint, expected_print)
         found: list[tuple[float, int, Mistake]] = []
         for order, mistake in enumerate(self.catalogue.mistakes.values()):
             mutant = self.mutant(mistake)
             if not hasattr(mutant, function):
                 continue
             try:
-                out = RESULTS.call_with(mutant, function, args, fingerprint)
+                out = result(mutant)
             except Exception as error:
-                if raised is not None and type(error).__name__ == raised:
+                # a scenario's mutant raises inside a LocalStudent, which says what it raised
+                name = error.feedback.exception if isinstance(error, GradingFailure) else type(error).__name__
+                if raised is not None and name == raised:
                     found.append((0.0, order, mistake))
                 continue
             if raised is not None:
@@ -123,6 +144,27 @@ class Diagnoser:
                 found.append((0.0 if gap <= tolerance.atol else gap, order, mistake))  # ties: catalogue order
         return [mistake for *_, mistake in sorted(found, key=lambda item: item[:2])]
 
+    def diagnose_scenario(
+        self,
+        feedback: Feedback,
+        function: str,
+        run: Callable[[ModuleType], Any],
+        case: tuple[Any, ...],
+        outputs: Sequence[str | Sequence[str]],
+        tolerance: Tolerance,
+        expected: Any,
+        got: Any,
+    ) -> Feedback:
+        """:meth:`diagnose` for a scenario (:meth:`grader.testkit.Grade.scenario`): each mutant's results are
+        ``run(mutant)``, worked out once per process for the test's ``case``."""
+
+        def result(mutant: ModuleType) -> Any:
+            return RESULTS.remember((mutant, "scenario", function, *case), lambda: run(mutant))
+
+        return self._named(feedback, function, lambda raised: self._matching(
+            function, result, ("scenario", *case), outputs, tolerance, expected, got, raised
+        ))
+
     def diagnose(
         self,
         feedback: Feedback,
@@ -134,12 +176,20 @@ class Diagnoser:
         got: Any,
     ) -> Feedback:
         """``feedback`` with the mistakes the student's result matches, or unchanged when none does."""
+        return self._named(
+            feedback, function, lambda raised: self.matches(function, args, outputs, tolerance, expected, got, raised)
+        )
+
+    def _named(
+        self, feedback: Feedback, function: str, matching: Callable[[str | None], list[Mistake]]
+    ) -> Feedback:
+        """``feedback`` with the mistakes ``matching(raised)`` finds, or unchanged when none does."""
         if feedback.kind not in DIAGNOSED_KINDS:
             return feedback
         raised = feedback.exception if feedback.kind == "exception" else None
         if feedback.kind == "exception" and raised is None:
             return feedback
-        found = self.matches(function, args, outputs, tolerance, expected, got, raised)
+        found = matching(raised)
         if not found:
             return feedback
         explanation = found[0].explain(function)

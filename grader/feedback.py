@@ -75,6 +75,13 @@ class Feedback(BaseModel):
     equation: SafeText | None = None
     traceback: SafeText | None = None
     exception: SafeText | None = Field(None, description="the type name of the exception the student's code raised")
+    credit: float | None = Field(
+        None,
+        ge=0.0,
+        lt=1.0,
+        description="the share of the test's points it still earns, where a test scores between two thresholds "
+        "(a trained model's accuracy); None: none",
+    )
     diagnosis: SafeText | None = Field(
         None,
         description="the id of the mistake: the catalogued one the output matches best, or a generic one "

@@ -7,6 +7,7 @@ import copy
 import ctypes
 import hashlib
 from collections import OrderedDict
+from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
@@ -77,7 +78,7 @@ class ReferenceResults:
     def __init__(self, max_bytes: int = 64 << 20) -> None:
         self.max_bytes = max_bytes
         self.bytes = 0
-        self.entries: OrderedDict[tuple[ModuleType, str, bytes], tuple[Any, int]] = OrderedDict()
+        self.entries: OrderedDict[tuple[Any, ...], tuple[Any, int]] = OrderedDict()
 
     def call(self, module: ModuleType, function: str, args: tuple[Any, ...]) -> Any:
         """``module.function(*args)`` on copies of ``args``, computed once for equal arguments; the caller gets its
@@ -88,11 +89,15 @@ class ReferenceResults:
         """:meth:`call` with the arguments' :func:`digest` already worked out (it serves several modules)."""
         if fingerprint is None:
             return getattr(module, function)(*copy.deepcopy(args))
-        key = (module, function, fingerprint)
+        return self.remember((module, function, fingerprint), lambda: getattr(module, function)(*copy.deepcopy(args)))
+
+    def remember(self, key: tuple[Any, ...], compute: Callable[[], Any]) -> Any:
+        """``compute()``, worked out once per ``key`` (its first item a module: the entry lives as long as it); the
+        caller gets its own copy."""
         if key in self.entries:
             self.entries.move_to_end(key)
             return clone(self.entries[key][0])
-        result = getattr(module, function)(*copy.deepcopy(args))
+        result = compute()
         cost = size(result) + ENTRY_BYTES
         if cost <= self.max_bytes:
             self.entries[key] = (clone(result), cost)

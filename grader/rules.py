@@ -11,7 +11,9 @@ imports it under its own name), so nothing in it counts, unless the module assig
 What counts: only what the source pins to torch. The module's bindings are followed, scope by scope
 (``import torch.nn as nn``, ``from torch import _VF``, ``from torch.nn import functional as F``,
 ``nn = torch.nn``), and an attribute chain is a breach when it roots in torch and names a forbidden module
-or op (``nn.GRU``, ``t._VF.gru_cell``, ``torch.autograd.grad``, ``torch.func``, ``torch.enable_grad``); a
+or op (``nn.GRU``, ``t._VF.gru_cell``, ``torch.autograd.grad``, ``torch.func``, ``torch.enable_grad``; under
+``no_recurrent_layers`` a layer's only, ``nn.LSTM`` or ``torch._VF.lstm``, never a cell's, ``nn.RNNCell`` or
+``torch._VF.rnn_tanh_cell``); a
 forbidden name imported from torch is a breach at the import; ``requires_grad=`` is a breach in a call into
 torch (``torch.zeros(3, requires_grad=True)``). A method called on anything else (``self.backward()``,
 ``obj.gru_cell(x)``, and so also a tensor's ``.backward()``, ``.requires_grad_()`` or
@@ -50,25 +52,20 @@ from dataclasses import dataclass, field
 from grader.intake import parse
 from grader.spec import Rules
 
-RECURRENT = {
-    "RNNBase",
-    "RNN",
+RECURRENT_LAYERS = {"RNNBase", "RNN", "GRU", "LSTM", "rnn_tanh", "rnn_relu", "gru", "lstm"}
+"""The names of torch's recurrent layers and their ops, which ``no_recurrent_layers`` refuses."""
+RECURRENT = RECURRENT_LAYERS | {
     "RNNCellBase",
     "RNNCell",
-    "GRU",
     "GRUCell",
-    "LSTM",
     "LSTMCell",
     "_VF",
-    "rnn_tanh",
-    "rnn_relu",
     "rnn_tanh_cell",
     "rnn_relu_cell",
-    "gru",
     "gru_cell",
-    "lstm",
     "lstm_cell",
 }
+"""The names ``no_recurrent_modules`` refuses: the layers, the cells, and ``torch._VF``, which holds their ops."""
 PYTHON_RECURRENT = ("torch._decomp", "torch.export", "torch.ao.nn.quantizable", "torch.ao.nn.quantized")
 """Where torch writes recurrent cells in Python (``torch._decomp.decompositions.gru_cell``): their names are refused."""
 RECURRENT_NAME = re.compile(r"rnn|gru|lstm", re.IGNORECASE)
@@ -78,7 +75,12 @@ GRAD_OFF = {"no_grad", "inference_mode"}
 """Names under ``torch.autograd`` that turn autograd off: allowed."""
 ROOTS = {"torch", "functorch"}
 NATIVE = {"ctypes", "_ctypes", "cffi"}
-RULE_NAMES = {"no_recurrent_modules": "no torch recurrent modules or their ops", "no_autograd": "no autograd"}
+RULE_NAMES = {
+    "no_recurrent_modules": "no torch recurrent modules or their ops",
+    "no_recurrent_layers": "no torch recurrent layers (cells are allowed)",
+    "no_autograd": "no autograd",
+}
+"""As :data:`grader.sandbox.inside.rules.RULE_NAMES` has them."""
 GETTERS = {"builtins.getattr", "builtins.object.__getattribute__", "builtins.type.__getattribute__"}
 IMPORTERS = {"builtins.__import__", "importlib.import_module", "importlib.__import__"}
 DUNDER_GETTERS = (".__getattribute__", ".__getattr__")
@@ -109,16 +111,19 @@ def broken_rules(path: str, rules: Rules) -> list[str]:
     native code (``ctypes``), which can call into torch's own library past every rule."""
     parts = path.split(".")
     native = parts[0] in NATIVE or (parts[0] in ROOTS and NATIVE.intersection(parts))  # torch.ctypes re-exports it
-    if native and (rules.no_recurrent_modules or rules.no_autograd):
+    if native and in_force(rules):
         return [f"native code, which can reach torch past the rules ({active_rules(rules)})"]
     if not rooted(path):
         return []
     parts = path.split(".")
     broken = []
-    if rules.no_recurrent_modules and (
-        RECURRENT.intersection(parts[1:]) or (within(path, PYTHON_RECURRENT) and RECURRENT_NAME.search(parts[-1]))
-    ):
+    python = within(path, PYTHON_RECURRENT) and RECURRENT_NAME.search(parts[-1])
+    if rules.no_recurrent_modules and (RECURRENT.intersection(parts[1:]) or python):
         broken.append(RULE_NAMES["no_recurrent_modules"])
+    if rules.no_recurrent_layers and (
+        RECURRENT_LAYERS.intersection(parts[1:]) or (python and "cell" not in parts[-1].lower())
+    ):
+        broken.append(RULE_NAMES["no_recurrent_layers"])
     if (
         rules.no_autograd
         and parts[-1] not in GRAD_OFF
@@ -126,6 +131,11 @@ def broken_rules(path: str, rules: Rules) -> list[str]:
     ):
         broken.append(RULE_NAMES["no_autograd"])
     return broken
+
+
+def in_force(rules: Rules) -> bool:
+    """Whether any rule is."""
+    return any(getattr(rules, name) for name in RULE_NAMES)
 
 
 def active_rules(rules: Rules) -> str:
@@ -494,7 +504,7 @@ class Scanner(ast.NodeVisitor):
 
     def visit_Attribute(self, node: ast.Attribute) -> None:
         path = self.resolve(node)
-        if path is None and node.attr in NATIVE and (self.rules.no_autograd or self.rules.no_recurrent_modules):
+        if path is None and node.attr in NATIVE and in_force(self.rules):
             self.breach(node, f"torch.{node.attr}")  # any object's ctypes (torch re-exports it): native code
         elif path is None:
             self.generic_visit(node)
@@ -711,7 +721,7 @@ def charged(graph: dict[str, list[str]], own: dict[str, list[str]]) -> dict[str,
 def static_violations(source: str, rules: Rules, filename: str) -> dict[str | None, list[str]]:
     """Forbidden uses by top-level function or class (None: module level, charged to every function), each also
     charged to every function that names it. ``filename`` is the student's file (``f.py`` or ``f.ipynb``)."""
-    if not (rules.no_autograd or rules.no_recurrent_modules):
+    if not in_force(rules):
         return {}
     try:
         tree = parse(source, filename)

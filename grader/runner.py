@@ -15,12 +15,14 @@ from contextlib import redirect_stderr, redirect_stdout
 from types import ModuleType
 from typing import Any, Literal
 
+import torch
+
 from grader.diagnosis import Diagnoser
 from grader.feedback import Feedback, GradingFailure
 from grader.results import AssignmentResult, Status, TaskResult, TestResult
 from grader.signatures import contract_parameters
 from grader.spec import Assignment
-from grader.student import Call, Student
+from grader.student import Call, Kept, Student
 from grader.suite import Case, collect
 from grader.testkit import AuthoringError, CourseError, Fixtures
 
@@ -54,10 +56,25 @@ class Watched:
         self.returned = 0
         self.student.start_test(seconds)
 
-    def call(self, function: str, *args: Any, watch: bool = False) -> Call:
-        call = self.student.call(function, *args, watch=watch)
+    def call(
+        self, function: str, *args: Any, watch: bool = False, keep: bool = False, seed: int | None = None
+    ) -> Call:
+        call = self.student.call(function, *args, watch=watch, keep=keep, seed=seed)
         self.returned += 1
         return call
+
+    def method(self, target: Kept, name: str, *args: Any, seed: int | None = None) -> Call:
+        call = self.student.method(target, name, *args, seed=seed)
+        self.returned += 1
+        return call
+
+    def parameters(self, model: Kept) -> dict[str, torch.Tensor]:
+        values = self.student.parameters(model)
+        self.returned += 1
+        return values
+
+    def load_parameters(self, model: Kept, values: dict[str, torch.Tensor]) -> None:
+        self.student.load_parameters(model, values)
 
     def constant(self, name: str) -> Any:
         value = self.student.constant(name)
@@ -164,6 +181,14 @@ def counted(outcome: Outcome) -> bool:
     return outcome.course_error is None
 
 
+def credit(outcome: Outcome) -> float:
+    """The share of its points a test earns: all when it passed, the part its feedback grants when it scored
+    between two thresholds, else none."""
+    if outcome.passed:
+        return 1.0
+    return outcome.feedback.credit or 0.0 if outcome.feedback is not None else 0.0
+
+
 def score(assignment: Assignment, outcomes: list[Outcome]) -> AssignmentResult:
     """Share each task's points equally among its counted tests and add up what passed; a test the course or the
     sandbox failed is worth nothing either way, and a task none of whose tests counted is left out of the maximum."""
@@ -181,7 +206,7 @@ def score(assignment: Assignment, outcomes: list[Outcome]) -> AssignmentResult:
                 assignment=assignment.name,
                 task=task.id,
                 status=status(o),
-                score=share if o.passed else 0.0,
+                score=share * credit(o),
                 max_score=share if counted(o) else 0.0,
                 feedback=None if o.passed else o.feedback,
                 duration=o.duration,
@@ -192,7 +217,7 @@ def score(assignment: Assignment, outcomes: list[Outcome]) -> AssignmentResult:
             TaskResult(
                 id=task.id,
                 title=task.title,
-                score=share * sum(o.passed for o in counting),
+                score=share * sum(credit(o) for o in counting),
                 max_score=task.points if counting or not runs else 0.0,
                 tests=tests,
             )

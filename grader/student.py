@@ -1,6 +1,8 @@
 """How a test reaches a submission: the :class:`Student` interface and its in-process form for trusted code.
 
-Tests never import a submission. They ask a ``Student`` to call a function by name with plain data;
+Tests never import a submission. They ask a ``Student`` to call a function by name with plain data (a call may
+*keep* what it returns, a model or an optimizer, where the student's code runs: the test gets a :class:`Kept` handle
+to pass back, to call its methods and to read or load its parameters);
 the sandboxed worker (untrusted code) and :class:`LocalStudent` (the reference, starters and mutants,
 which are ours) both answer the same way: a :class:`Call`, or a :class:`GradingFailure` saying what the
 student's code did wrong (missing, failed to import, raised, ran out of time).
@@ -8,11 +10,14 @@ student's code did wrong (missing, failed to import, raised, ran out of time).
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import importlib.util
 import itertools
+import random
 import sys
 import traceback
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -21,6 +26,7 @@ from typing import Any, Protocol
 import torch
 
 from grader.feedback import Feedback, GradingFailure
+from grader.sandbox.inside import models
 
 
 @dataclass(frozen=True)
@@ -31,18 +37,44 @@ class Call:
     mutated: list[int] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class Kept:
+    """An object a call of the student's made and kept (a model, an optimizer): where the student's code runs, the
+    test holds only this handle, for the rest of the test."""
+
+    handle: int
+    made_by: str
+    """The function or class that made it, for messages."""
+
+
 class Student(Protocol):
     """A submission's module, reached by name."""
 
     module: str
 
     def start_test(self, seconds: float) -> None:
-        """A test begins: its calls together may take at most ``seconds`` of wall time."""
+        """A test begins: its calls together may take at most ``seconds`` of wall time; the objects kept in the
+        test before are dropped."""
         ...
 
-    def call(self, function: str, *args: Any, watch: bool = False) -> Call:
-        """Call ``function`` positionally; raise :class:`GradingFailure` when the student's code fails. With
-        ``watch``, also tell which arguments the call modified in place."""
+    def call(
+        self, function: str, *args: Any, watch: bool = False, keep: bool = False, seed: int | None = None
+    ) -> Call:
+        """Call ``function`` positionally (an argument may be a :class:`Kept`); raise :class:`GradingFailure` when
+        the student's code fails. ``watch``: also tell which arguments the call modified in place; ``keep``: keep
+        the result, whose value is then a :class:`Kept`; ``seed``: seed torch's and Python's generators first."""
+        ...
+
+    def method(self, target: Kept, name: str, *args: Any, seed: int | None = None) -> Call:
+        """Call the kept object's method ``name``, as :meth:`call` does a function."""
+        ...
+
+    def parameters(self, model: Kept) -> dict[str, torch.Tensor]:
+        """The kept model's parameters by name, as copies."""
+        ...
+
+    def load_parameters(self, model: Kept, values: dict[str, torch.Tensor]) -> None:
+        """Copy ``values`` into the kept model's parameters, which must have exactly these names and shapes."""
         ...
 
     def constant(self, name: str) -> Any:
@@ -121,6 +153,23 @@ def import_module_from(path: Path, name: str | None = None) -> ModuleType:
     return module
 
 
+@contextlib.contextmanager
+def seeded(seed: int | None) -> Iterator[None]:
+    """torch's and Python's generators seeded with ``seed`` inside, as they were before outside (this process
+    grades others too)."""
+    if seed is None:
+        yield
+        return
+    state = random.getstate()
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        random.seed(seed)
+        try:
+            yield
+        finally:
+            random.setstate(state)
+
+
 class LocalStudent:
     """A module run in this process: for trusted code only (the reference, starters, mutants)."""
 
@@ -128,6 +177,7 @@ class LocalStudent:
         self.path = path
         self.module = path.stem
         self._loaded: ModuleType | GradingFailure | None = module
+        self.kept: dict[int, Any] = {}
 
     @classmethod
     def of_module(cls, module: ModuleType) -> LocalStudent:
@@ -136,6 +186,7 @@ class LocalStudent:
 
     def start_test(self, seconds: float) -> None:
         """Trusted code runs unlimited."""
+        self.kept.clear()
 
     def _load(self) -> ModuleType:
         if self._loaded is None:
@@ -161,15 +212,53 @@ class LocalStudent:
             )
         return getattr(module, name)
 
-    def call(self, function: str, *args: Any, watch: bool = False) -> Call:
-        """The call, on copies of the arguments as a sandboxed student always gets: the test module's values serve
-        every submission the process grades, and one submission's in-place changes must not reach the next."""
-        fn = self._lookup(function)
-        args = copy.deepcopy(args)
+    def _object(self, kept: Kept) -> Any:
+        if kept.handle not in self.kept:
+            raise GradingFailure(Feedback(kind="exception", message=f"the object {kept.made_by} made is gone"))
+        return self.kept[kept.handle]
+
+    def _run(self, fn: Any, name: str, args: tuple[Any, ...], watch: bool, keep: bool, seed: int | None) -> Call:
+        """``fn`` on copies of the plain arguments and the kept objects themselves, as a sandboxed student gets
+        them: the test module's values serve every submission the process grades, and one submission's in-place
+        changes must not reach the next."""
+        copies = copy.deepcopy([None if isinstance(a, Kept) else a for a in args])
+        given = tuple(self._object(a) if isinstance(a, Kept) else c for a, c in zip(args, copies, strict=True))
         try:
-            return call_and_watch(fn, args) if watch else Call(value=fn(*args))
+            with seeded(seed):
+                call = call_and_watch(fn, given) if watch else Call(value=fn(*given))
         except Exception as error:
-            raise failure_from_exception(error, function, str(self.path)) from None
+            raise failure_from_exception(error, name, str(self.path)) from None
+        if watch:  # a kept object is the student's to change (a training step updates its model)
+            call = Call(call.value, [i for i in call.mutated if not isinstance(args[i], Kept)])
+        if keep:
+            handle = len(self.kept)
+            self.kept[handle] = call.value
+            return Call(value=Kept(handle, name), mutated=call.mutated)
+        return call
+
+    def call(
+        self, function: str, *args: Any, watch: bool = False, keep: bool = False, seed: int | None = None
+    ) -> Call:
+        return self._run(self._lookup(function), function, args, watch, keep, seed)
+
+    def method(self, target: Kept, name: str, *args: Any, seed: int | None = None) -> Call:
+        owner = self._object(target)
+        if not callable(getattr(type(owner), name, None)):
+            raise GradingFailure(Feedback(kind="missing", message=f"{type(owner).__name__} has no method {name}"))
+        return self._run(getattr(owner, name), f"{target.made_by}.{name}", args, False, False, seed)
+
+    def _model(self, model: Kept) -> torch.nn.Module:
+        owner = self._object(model)
+        if (problem := models.problem(owner)) is not None:
+            raise GradingFailure(Feedback(kind="signature", message=problem))
+        return owner
+
+    def parameters(self, model: Kept) -> dict[str, torch.Tensor]:
+        return models.read(self._model(model))
+
+    def load_parameters(self, model: Kept, values: dict[str, torch.Tensor]) -> None:
+        if (problem := models.load(self._model(model), values)) is not None:
+            raise GradingFailure(Feedback(kind="signature", message=problem))
 
     def constant(self, name: str) -> Any:
         return self._lookup(name)

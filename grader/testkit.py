@@ -15,6 +15,13 @@ checks that no argument was modified in place; ``grade.call`` returns the studen
 custom check. Every failure carries feedback naming the function, the output, the inputs and the
 handout's equation.
 
+Models: ``grade.make("NameClassifier", 57, 32, 15, seed=1)`` constructs the student's class where their code runs
+and returns a :class:`~grader.student.Kept` handle, which ``grade.method``, ``grade.read_parameters``,
+``grade.load_parameters`` and ``grade.call`` (as an argument) take. ``grade.scenario(function, run)`` runs
+``run(side)`` against the student and against the reference (a :class:`Side` each) and checks the results as
+``compare`` does, naming catalogued mistakes from the mutants' runs. ``grade.credit`` scores a measured quality
+(a trained model's accuracy) between two thresholds.
+
 pytest collects the tests (``parametrize``, classes and ``assert`` work as usual) once per process; the
 grader then calls each one itself with fresh :class:`Fixtures`, so a test can request only those and its
 parametrize arguments. A test module's values serve every submission the process grades: a test must not
@@ -23,8 +30,9 @@ change them.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
@@ -37,7 +45,7 @@ from grader.feedback import Feedback, GradingFailure
 from grader.reference_results import RESULTS
 from grader.signatures import Parameters
 from grader.spec import AssignmentSpec
-from grader.student import Call, Student
+from grader.student import Call, Kept, LocalStudent, Student
 
 
 def case_seed(seed: int | str, nodeid: str) -> int:
@@ -84,6 +92,38 @@ class CourseError(Exception):
 class AuthoringError(CourseError):
     """A test asks for what the grader or the assignment does not have (a fixture, a task, a function): its message
     says what, in words that follow the test's id, on one line."""
+
+class Side:
+    """One side of a :meth:`Grade.scenario`: the student's code, the reference's or a mutant's, reached alike."""
+
+    def __init__(self, student: Student) -> None:
+        self.student = student
+
+    def make(self, function: str, *args: Any, seed: int | None = None) -> Kept:
+        """Call ``function`` (a class, or a function making an object) and keep what it returns."""
+        value = self.student.call(function, *args, keep=True, seed=seed).value
+        assert isinstance(value, Kept)
+        return value
+
+    def call(self, function: str, *args: Any, seed: int | None = None) -> Any:
+        return self.student.call(function, *args, seed=seed).value
+
+    def method(self, target: Kept, name: str, *args: Any, seed: int | None = None) -> Any:
+        return self.student.method(target, name, *args, seed=seed).value
+
+    def read_parameters(self, model: Kept) -> dict[str, torch.Tensor]:
+        return self.student.parameters(model)
+
+    def load_parameters(self, model: Kept, values: dict[str, torch.Tensor]) -> None:
+        self.student.load_parameters(model, values)
+
+    def constant(self, name: str) -> Any:
+        return self.student.constant(name)
+
+
+Scenario = Callable[[Side], Any]
+"""What a scenario does with one side; it returns the results to compare."""
+
 
 UNCHECKED = object()
 """Stands for "no expected value": the call is made, its result not compared."""
@@ -213,6 +253,88 @@ class Grade:
             return self.student.constant(name)
         except GradingFailure as failure:
             raise self._annotate(failure, name, ()) from None
+
+    def make(self, function: str, *args: Any, seed: int | None = None) -> Kept:
+        """The student's ``function(*args)`` (their class, say), kept where their code runs: a handle to pass on."""
+        self._known(function)
+        try:
+            return Side(self.student).make(function, *args, seed=seed)
+        except GradingFailure as failure:
+            raise self._annotate(failure, function, args) from None
+
+    def method(self, target: Kept, name: str, *args: Any, seed: int | None = None) -> Any:
+        """What the kept object's method ``name`` returns for ``args``."""
+        try:
+            return self.student.method(target, name, *args, seed=seed).value
+        except GradingFailure as failure:
+            raise self._annotate(failure, target.made_by, args) from None
+
+    def read_parameters(self, model: Kept) -> dict[str, torch.Tensor]:
+        """The kept model's parameters by name."""
+        try:
+            return self.student.parameters(model)
+        except GradingFailure as failure:
+            raise self._annotate(failure, model.made_by, ()) from None
+
+    def load_parameters(self, model: Kept, values: dict[str, torch.Tensor]) -> None:
+        """Copy ``values`` into the kept model's parameters (exactly these names and shapes)."""
+        try:
+            self.student.load_parameters(model, values)
+        except GradingFailure as failure:
+            raise self._annotate(failure, model.made_by, ()) from None
+
+    def scenario(
+        self, function: str, run: Scenario, *args: Any, tolerance: Tolerance | None = None, label: str = ""
+    ) -> Any:
+        """Check what ``run(side)`` gives for the student against what it gives for the reference, as
+        :meth:`compare` checks a call (``function``'s outputs and equation name the results; ``args``: the inputs
+        feedback describes); return the student's results. The reference's results are worked out once per
+        process for the test (``label`` tells apart two scenarios of one test)."""
+        self._known(function)
+        if self.reference is None:
+            raise CourseError(NO_REFERENCE)
+        reference = self.reference
+        key = (reference, "scenario", function, label, self.seed)
+        try:
+            expected = RESULTS.remember(key, lambda: run(Side(LocalStudent.of_module(reference))))
+        except Exception as error:
+            raise CourseError(f"the reference's {function} raised {type(error).__name__}: {error}") from error
+        tolerance = tolerance or self.tolerance(args)
+        outputs = self.spec.functions[function].outputs
+        got = None
+        try:
+            got = run(Side(self.student))
+            check_result(outputs, got, expected, tolerance)
+        except GradingFailure as failure:
+            if self.diagnoser is not None:
+                with contextlib.suppress(Exception):  # naming the mistake fails: the feedback stays as it is
+                    failure.feedback = self.diagnoser.diagnose_scenario(
+                        failure.feedback,
+                        function,
+                        lambda mutant: run(Side(LocalStudent.of_module(mutant))),
+                        (label, self.seed),
+                        outputs,
+                        tolerance,
+                        expected,
+                        got,
+                    )
+            raise self._annotate(failure, function, args) from None
+        return got
+
+    def credit(self, function: str, measured: float, zero_at: float, full_at: float, what: str) -> None:
+        """Score ``measured`` (higher is better) linearly between ``zero_at`` (no points) and ``full_at`` (all of
+        them): below ``full_at`` the test fails, keeping its share, and says so; ``what`` names the quantity."""
+        self._known(function)
+        if not zero_at < full_at:
+            raise AuthoringError(f"scores {what} between {zero_at} and {full_at}: the first must be the lower")
+        if measured >= full_at:
+            return
+        share = max(0.0, (measured - zero_at) / (full_at - zero_at)) if measured == measured else 0.0
+        message = (
+            f"{what} is {measured:.3g}: full marks from {full_at:.3g}, none at {zero_at:.3g} or below, so this test "
+            f"earns {share:.0%} of its points"
+        )
+        raise GradingFailure(Feedback(kind="value", function=function, message=message, credit=min(share, 0.999)))
 
 
 FIXTURES = ("case_seed", "rng", "grade", "student", "reference")

@@ -10,15 +10,17 @@ from pathlib import Path
 import nbformat
 import pytest
 from conftest import ROOT
+from pydantic import ValidationError
 
 from grader.engine import grade_submission
 from grader.notebook import notebook_source
-from grader.rules import static_violations
+from grader.rules import RULE_NAMES, static_violations
 from grader.spec import Course, Rules
 
 BOTH = Rules(no_recurrent_modules=True, no_autograd=True)
 RECURRENT = Rules(no_recurrent_modules=True)
 AUTOGRAD = Rules(no_autograd=True)
+LAYERS = Rules(no_recurrent_layers=True)
 
 
 def check(source: str, rules: Rules = BOTH, filename: str = "m.py") -> dict[str | None, list[str]]:
@@ -131,8 +133,9 @@ HONEST = {
 
 
 @pytest.mark.parametrize("case", sorted(HONEST))
-def test_honest_work_breaks_no_rule(case: str):
-    assert check(HONEST[case]) == {}
+@pytest.mark.parametrize("rules", [BOTH, Rules(no_recurrent_layers=True, no_autograd=True)], ids=["modules", "layers"])
+def test_honest_work_breaks_no_rule(case: str, rules: Rules):
+    assert check(HONEST[case], rules) == {}
 
 
 def test_a_module_that_sets_its_own_name_does_not_get_the_main_block_skipped():
@@ -339,6 +342,88 @@ def test_autograd_reached_through_the_modules_bindings(imports: str, use: str):
     assert not check(f"{imports}\n\ndef f(x, y, flag):\n    return {use}\n", RECURRENT)
 
 
+@pytest.mark.parametrize(
+    ("imports", "use", "path"),
+    [
+        ("import torch", "torch.nn.RNN", "torch.nn.RNN"),
+        ("import torch.nn as nn", "nn.GRU", "torch.nn.GRU"),
+        ("from torch.nn import *", "LSTM", "torch.nn.LSTM"),
+        ("from torch import nn", "nn.modules.rnn.RNNBase", "torch.nn.modules.rnn.RNNBase"),
+        ("import torch", "getattr(torch.nn, 'LSTM')", "torch.nn.LSTM"),
+        ("import torch", "vars(torch.nn)['GRU']", "torch.nn.GRU"),
+        ("import sys", "sys.modules['torch.nn'].LSTM", "torch.nn.LSTM"),
+        ("", "__import__('torch').nn.RNN", "torch.nn.RNN"),
+        ("import torch as t", "t._VF.lstm", "torch._VF.lstm"),
+        ("from torch import _VF", "_VF.gru", "torch._VF.gru"),
+        ("import torch", "torch.rnn_tanh", "torch.rnn_tanh"),
+        ("import torch", "torch.ops.aten.lstm", "torch.ops.aten.lstm"),
+        ("import torch", "torch._C._VariableFunctions.gru", "torch._C._VariableFunctions.gru"),
+        ("import torch._decomp.decompositions as d", "d.lstm_impl", "torch._decomp.decompositions.lstm_impl"),
+        ("from torch.ao.nn.quantizable import LSTM", "LSTM", "torch.ao.nn.quantizable.LSTM"),
+    ],
+)
+def test_a_recurrent_layer_breaks_no_recurrent_layers(imports: str, use: str, path: str):
+    found = check(f"{imports}\n\ndef f(x):\n    return {use}(3, 4)\n", LAYERS)
+    [message] = [m for messages in found.values() for m in messages]
+    assert path in message and "(cells are allowed)" in message
+
+
+CELLS = """
+    import torch
+    import torch.nn as nn
+    from torch import _VF
+    from torch.nn import GRUCell, LSTMCell
+    from torch.nn.utils.rnn import pad_sequence
+    import torch._decomp.decompositions as decompositions
+
+    def f(x, h, w_ih, w_hh):
+        cells = nn.RNNCell(3, 4), GRUCell(3, 4), LSTMCell(3, 4), getattr(torch.nn, "GRUCell"), torch.nn.RNNCellBase
+        ops = _VF.rnn_tanh_cell, torch.rnn_relu_cell, torch.ops.aten.lstm_cell, torch._VF.gru_cell
+        return cells, ops, decompositions.gru_cell, torch.ao.nn.quantizable.LSTMCell, pad_sequence
+    """
+
+
+def test_cells_break_no_recurrent_layers_but_each_breaks_no_recurrent_modules():
+    assert check(CELLS, LAYERS) == {}
+    found = check(CELLS, RECURRENT)
+    assert len(found[None]) == 3 and len(found["f"]) == 9  # the three imports, then every other name in f
+
+
+OWN_LSTM = """
+    import torch
+
+    class LSTMClassifier(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.rnn = torch.nn.Linear(3, 4)
+
+        def lstm(self, x):
+            return self.rnn(x)
+
+        def forward(self, x):
+            gru = self.lstm
+            return gru(x)
+
+    class LSTM:
+        def rnn_tanh(self, x):
+            return torch.tanh(x)
+
+    def f(x):
+        rnn, lstm = LSTMClassifier(), LSTM()
+        return rnn.lstm(x), rnn(x), lstm.rnn_tanh(x)
+    """
+
+
+@pytest.mark.parametrize("rules", [LAYERS, RECURRENT], ids=["layers", "modules"])
+def test_a_class_of_ones_own_named_lstm_breaks_no_recurrent_rule(rules: Rules):
+    assert check(OWN_LSTM, rules) == {}
+
+
+def test_no_recurrent_layers_and_no_recurrent_modules_are_not_set_together():
+    with pytest.raises(ValidationError, match="set one of the two"):
+        Rules(no_recurrent_modules=True, no_recurrent_layers=True)
+
+
 def test_a_local_import_and_alias_are_followed_in_their_own_scope():
     found = check("""
         import torch.nn as nn
@@ -399,11 +484,11 @@ COMPUTED = {
 
 
 @pytest.mark.parametrize("use", sorted(COMPUTED))
-@pytest.mark.parametrize("rules", [RECURRENT, AUTOGRAD], ids=["recurrent", "autograd"])
+@pytest.mark.parametrize("rules", [RECURRENT, LAYERS, AUTOGRAD], ids=["recurrent", "layers", "autograd"])
 def test_a_computed_name_on_torch_is_a_breach(use: str, rules: Rules):
     found = check(f"{COMPUTED[use]}\n\ndef f(name):\n    return {use}\n", rules)
     assert list(found) == ["f"]
-    rule = "no autograd" if rules.no_autograd else "no torch recurrent modules or their ops"
+    [rule] = [text for name, text in RULE_NAMES.items() if getattr(rules, name)]
     assert any("the grader cannot check" in m and f"({rule})" in m for m in found["f"]), found
 
 

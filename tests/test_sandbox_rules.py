@@ -1,14 +1,17 @@
 """The contract's rules hold at run time by every route student code can take, computed names included: a worker
 of a module with ``no_autograd`` cannot switch gradients on, a worker with ``no_recurrent_modules`` cannot run a
-recurrent operator of torch, and honest code (``torch.no_grad``, ``inference_mode``, plain tensor code) runs.
+recurrent operator of torch, one with ``no_recurrent_layers`` no recurrent layer (its cells run and train), and
+honest code (``torch.no_grad``, ``inference_mode``, plain tensor code) runs.
 What the run-time rules cannot stop (native code) the static check refuses."""
 
 from __future__ import annotations
 
 import pytest
 
+from grader import rules as static
 from grader.limits import Limits
 from grader.rules import static_violations
+from grader.sandbox.inside import rules as inside
 from grader.sandbox.inside.protocol import CallFunction, Raised, Returned
 from grader.sandbox.worker_client import WorkerClient
 from grader.spec import Rules
@@ -238,8 +241,9 @@ def test_without_rules_every_route_works() -> None:
 )
 def test_native_code_is_a_breach_in_a_ruled_module(source: str) -> None:
     """ctypes can call libtorch's own C++ (``c10::GradMode::set_enabled``) past every run-time rule."""
-    found = static_violations(source, Rules(no_autograd=True), "bptt.py")
-    assert any("native code" in message for messages in found.values() for message in messages), found
+    for rules in (Rules(no_autograd=True), Rules(no_recurrent_layers=True)):
+        found = static_violations(source, rules, "bptt.py")
+        assert any("native code" in message for messages in found.values() for message in messages), found
     assert not static_violations(source, Rules(), "shapes.py")
 
 
@@ -286,3 +290,182 @@ def test_a_worker_that_takes_on_no_recurrent_modules_late_leaves_nothing_kept_be
             assert isinstance(reply, Raised) and reply.kind == "rule", (index, reply)
     finally:
         worker.close()
+
+
+LAYER_ROUTES = r"""
+import torch
+import torch._decomp.decompositions as decompositions
+
+X, H = torch.ones(2, 1, 3), torch.zeros(1, 1, 4)
+LSTM_WEIGHTS, GRU_WEIGHTS = [torch.ones(16, 3), torch.ones(16, 4)], [torch.ones(12, 3), torch.ones(12, 4)]
+LAYER_ARGS = (False, 1, 0.0, False, False, False)
+
+
+def lstm_module():
+    return torch.nn.LSTM(3, 4)(X)[0].tolist()
+
+
+def gru_module():
+    return torch.nn.GRU(3, 4)(X)[0].tolist()
+
+
+def rnn_relu_module():
+    return torch.nn.RNN(3, 4, nonlinearity="relu")(X)[0].tolist()
+
+
+def lstm_computed():
+    return getattr(torch.nn, "L" + "STM")(3, 4)(X)[0].tolist()
+
+
+def lstm_vf():
+    return torch._VF.lstm(X, (H, H), LSTM_WEIGHTS, *LAYER_ARGS)[0].tolist()
+
+
+def lstm_ops():
+    return torch.ops.aten.lstm(X, [H, H], LSTM_WEIGHTS, *LAYER_ARGS)[0].tolist()
+
+
+def gru_variable_functions():
+    return torch._C._VariableFunctions.gru(X, H, GRU_WEIGHTS, *LAYER_ARGS)[0].tolist()
+
+
+def gru_jit_operation():
+    return torch._C._jit_get_operation("aten::gru")[0](X, H, GRU_WEIGHTS, *LAYER_ARGS)[0].tolist()
+
+
+def lstm_in_python():
+    return decompositions.lstm_impl(X, [H, H], LSTM_WEIGHTS, *LAYER_ARGS)[0].tolist()
+
+
+def cell_ops():
+    x, h = torch.ones(1, 3), torch.zeros(1, 4)
+    return [
+        list(torch._VF.rnn_tanh_cell(x, h, torch.ones(4, 3), torch.ones(4, 4), None, None).shape),
+        list(torch.ops.aten.gru_cell(x, h, *GRU_WEIGHTS, None, None).shape),
+        list(getattr(torch, "lstm" + "_cell")(x, (h, h), *LSTM_WEIGHTS)[1].shape),
+        list(decompositions.gru_cell_data(x, h, GRU_WEIGHTS[0], None, GRU_WEIGHTS[1], None).shape),
+    ]
+
+
+def loss_of(cell, xs):
+    state = None
+    for x in xs:  # the loop over time the rule is about
+        state = cell(x, state)
+    h = state[0] if isinstance(state, tuple) else state
+    return (h - 0.5).pow(2).sum()
+
+
+def trained_cells():
+    torch.manual_seed(0)
+    xs = torch.randn(5, 2, 3)
+    lower = []
+    for cell in (torch.nn.RNNCell(3, 4), torch.nn.GRUCell(3, 4), torch.nn.LSTMCell(3, 4)):
+        before = loss_of(cell, xs)
+        before.backward()
+        with torch.no_grad():
+            for parameter in cell.parameters():
+                parameter -= 0.1 * parameter.grad
+        lower.append(loss_of(cell, xs).item() < before.item())
+    return lower
+"""
+
+LAYER_ROUTE_NAMES = [
+    "lstm_module",
+    "gru_module",
+    "rnn_relu_module",
+    "lstm_computed",
+    "lstm_vf",
+    "lstm_ops",
+    "gru_variable_functions",
+    "gru_jit_operation",
+    "lstm_in_python",
+]
+
+
+@pytest.fixture(scope="module")
+def layers_ruled() -> dict[str, Returned | Raised]:
+    """Each route's reply in one worker with ``no_recurrent_layers`` alone (autograd allowed, as the assignment
+    that wants the rule does)."""
+    worker = WorkerClient({"layers": LAYER_ROUTES}, {"no_recurrent_layers": True}, Limits())
+    replies = {}
+    try:
+        for function in [*LAYER_ROUTE_NAMES, "cell_ops", "trained_cells"]:
+            call = CallFunction(module="layers", function=function, args=[], cpu_seconds=20.0, watch=False)
+            outcome = worker.ask(call, timeout=60.0)
+            assert outcome.reply is not None, f"{function}: {outcome}"
+            replies[function] = outcome.reply
+    finally:
+        worker.close()
+    return replies
+
+
+@pytest.mark.parametrize("route", LAYER_ROUTE_NAMES)
+def test_no_route_reaches_a_recurrent_layer(layers_ruled: dict[str, Returned | Raised], route: str) -> None:
+    reply = layers_ruled[route]
+    assert isinstance(reply, Raised) and reply.kind == "rule", reply
+    assert "recurrent layers" in reply.message and "RNNCell" in reply.message, reply.message
+
+
+def test_cells_work_and_train_under_no_recurrent_layers(layers_ruled: dict[str, Returned | Raised]) -> None:
+    assert layers_ruled["cell_ops"] == Returned(value=[[1, 4]] * 4, args=[], printed="")
+    assert layers_ruled["trained_cells"] == Returned(value=[True] * 3, args=[], printed="")
+
+
+def test_without_rules_every_layer_route_works() -> None:
+    """What ``no_recurrent_layers`` takes out is really there to take."""
+    worker = WorkerClient({"layers": LAYER_ROUTES}, {}, Limits())
+    try:
+        for function in LAYER_ROUTE_NAMES:
+            call = CallFunction(module="layers", function=function, args=[], cpu_seconds=20.0, watch=False)
+            assert isinstance(worker.ask(call, timeout=60.0).reply, Returned), function
+    finally:
+        worker.close()
+
+
+LAYER_STASH = """
+import torch
+import torch._decomp.decompositions as decompositions
+
+KEPT = (decompositions.gru_impl, torch._VF.gru, torch.nn.GRU(3, 4), torch.nn.GRUCell(3, 4))
+
+
+def shapes():
+    return [tuple(p.shape) for p in KEPT[2].parameters()]
+"""
+USES_THE_LAYER_STASH = """
+import torch
+from stash import KEPT
+
+X, H = torch.ones(2, 1, 3), torch.zeros(1, 1, 4)
+WEIGHTS = [torch.ones(12, 3), torch.ones(12, 4)]
+
+
+def through(index):
+    if index == 2:
+        return KEPT[2](X)[0].tolist()
+    if index == 3:
+        return KEPT[3](X[0], H[0]).shape[1]
+    return KEPT[index](X, H, WEIGHTS, False, 1, 0.0, False, False, False)[0].tolist()
+"""
+
+
+def test_a_worker_that_takes_on_no_recurrent_layers_late_leaves_no_kept_layer_usable() -> None:
+    """As for ``no_recurrent_modules``: the layers that unruled code kept (a Python one, a builtin, a module) raise
+    once the worker takes the rule on; the cell it kept still works."""
+    worker = WorkerClient({"stash": LAYER_STASH, "ruled": USES_THE_LAYER_STASH}, {}, Limits())
+    try:
+        call = CallFunction(module="stash", function="shapes", args=[], cpu_seconds=20.0, watch=False)
+        assert isinstance(worker.ask(call, timeout=60.0).reply, Returned), "without the rule the layer works"
+        worker.tighten({"no_recurrent_layers": True})
+        replies = []
+        for index in range(4):
+            call = CallFunction(module="ruled", function="through", args=[index], cpu_seconds=20.0, watch=False)
+            replies.append(worker.ask(call, timeout=60.0).reply)
+        assert all(isinstance(r, Raised) and r.kind == "rule" for r in replies[:3]), replies
+        assert replies[3] == Returned(value=4, args=[], printed="")
+    finally:
+        worker.close()
+
+
+def test_the_static_and_run_time_checks_name_the_rules_alike() -> None:
+    assert inside.RULE_NAMES == static.RULE_NAMES and set(static.RULE_NAMES) == set(Rules.model_fields)

@@ -10,11 +10,21 @@ from grader.escape import clean_text
 from grader.feedback import Feedback, GradingFailure
 from grader.limits import Limits
 from grader.sandbox.bubblewrap import Isolation, isolation
-from grader.sandbox.inside.protocol import CallFunction, Import, Raised, ReadConstant, Returned
+from grader.sandbox.inside.protocol import (
+    CallFunction,
+    Forget,
+    Import,
+    LoadParameters,
+    Raised,
+    ReadConstant,
+    ReadParameters,
+    Request,
+    Returned,
+)
 from grader.sandbox.inside.rules import TIGHTENABLE
 from grader.sandbox.outcome import Outcome, Status
 from grader.sandbox.worker_client import WorkerClient
-from grader.student import Call, same
+from grader.student import Call, Kept, same
 
 MAX_PRINTED = 8192
 TIMEOUTS_BEFORE_GIVING_UP = 2
@@ -63,6 +73,8 @@ class SubmissionSession:
         self.worker_output = ""
         self.sandbox_failed: Feedback | None = None
         """Set once no worker could be started: every later call fails at once, not counted, instead of waiting."""
+        self.generation = 0
+        """How many workers were retired: an object kept by an earlier worker is gone."""
 
     def worker_for(self, module: str) -> WorkerClient:
         """The worker of ``module``'s rule set: the current one, after it took on the rules it lacks where it can
@@ -78,7 +90,7 @@ class SubmissionSession:
             self.worker = WorkerClient(self.sources, {name: True for name in sorted(wanted)}, self.limits)
         return self.worker
 
-    def ask(self, module: str, request: Import | CallFunction | ReadConstant, timeout: float, what: str) -> Returned:
+    def ask(self, module: str, request: Request, timeout: float, what: str) -> Returned:
         """The worker's :class:`Returned` for ``request``, or a :class:`GradingFailure` saying what went wrong.
 
         The module is imported by a request of its own first, so that a hang or an exit is charged to the import
@@ -151,6 +163,7 @@ class SubmissionSession:
             self.worker_output += self.worker.printed()
             self.worker.close()
             self.worker = None
+            self.generation += 1
         self.imported.clear()
 
     def output(self) -> str:
@@ -163,7 +176,8 @@ class SubmissionSession:
 
 
 class SandboxedStudent:
-    """One module of a submission, graded through a :class:`SubmissionSession`."""
+    """One module of a submission, graded through a :class:`SubmissionSession`. Kept objects are numbered here, and
+    each is known with the worker (:attr:`SubmissionSession.generation`) that holds it."""
 
     def __init__(self, session: SubmissionSession, module: str, violations: dict[str | None, list[str]]) -> None:
         self.session = session
@@ -171,30 +185,86 @@ class SandboxedStudent:
         self.violations = violations
         self.deadline = time.monotonic() + 60.0
         self.time_limit = 60.0
+        self.kept: dict[int, int] = {}
+        """The generation of the worker holding each object kept in the current test."""
+        self.handles = 0
 
     def start_test(self, seconds: float) -> None:
         self.time_limit = seconds
         self.deadline = time.monotonic() + seconds
+        alive = [handle for handle, generation in self.kept.items() if generation == self.session.generation]
+        self.kept.clear()
+        if alive:
+            self._reply(Forget(handles=alive), "dropping the last test's objects")
 
-    def _reply(self, request: CallFunction | ReadConstant, what: str) -> Returned:
+    def _reply(self, request: Request, what: str) -> Returned:
         remaining = max(0.05, self.deadline - time.monotonic())
         return self.session.ask(self.module, request, remaining, what)
 
-    def call(self, function: str, *args: Any, watch: bool = False) -> Call:
+    def _handle(self, kept: Kept) -> int:
+        """``kept``'s number, while the worker that keeps it lives."""
+        if self.kept.get(kept.handle) != self.session.generation:
+            message = f"what {kept.made_by} made earlier in this test was lost when the worker running it ended"
+            raise GradingFailure(Feedback(kind="exception", message=message))
+        return kept.handle
+
+    def _check_static(self, function: str) -> None:
         static = self.violations.get(function, []) + self.violations.get(None, [])
         if static:
             raise GradingFailure(
                 Feedback(kind="rule", message=f"{function} breaks a rule of the contract: " + "; ".join(static[:3]))
             )
+
+    def _request(
+        self, function: str, args: tuple[Any, ...], watch: bool, keep: bool, seed: int | None, target: Kept | None
+    ) -> Call:
+        kept = {str(i): self._handle(a) for i, a in enumerate(args) if isinstance(a, Kept)}
+        handle = None
+        if keep:
+            handle, self.handles = self.handles, self.handles + 1
         request = CallFunction(
-            module=self.module, function=function, args=list(args), cpu_seconds=self.time_limit, watch=watch
+            module=self.module,
+            function=function,
+            args=[None if isinstance(a, Kept) else a for a in args],
+            cpu_seconds=self.time_limit,
+            watch=watch,
+            target=None if target is None else self._handle(target),
+            kept=kept,
+            keep=handle,
+            seed=seed,
         )
-        reply = self._reply(request, function)
-        mutated = self._mutated(function, args, reply) if watch else []
+        what = function if target is None else f"{target.made_by}.{function}"
+        reply = self._reply(request, what)
+        mutated = self._mutated(what, args, reply) if watch else []
+        if handle is not None:
+            self.kept[handle] = self.session.generation
+            return Call(value=Kept(handle, function), mutated=mutated)
         return Call(value=reply.value, mutated=mutated)
 
+    def call(
+        self, function: str, *args: Any, watch: bool = False, keep: bool = False, seed: int | None = None
+    ) -> Call:
+        self._check_static(function)
+        return self._request(function, args, watch, keep, seed, None)
+
+    def method(self, target: Kept, name: str, *args: Any, seed: int | None = None) -> Call:
+        self._check_static(target.made_by)
+        return self._request(name, args, False, False, seed, target)
+
+    def parameters(self, model: Kept) -> dict[str, Any]:
+        request = ReadParameters(handle=self._handle(model), cpu_seconds=self.time_limit)
+        value = self._reply(request, f"reading the parameters of what {model.made_by} made").value
+        if type(value) is not dict:  # only a worker that broke the protocol answers otherwise
+            raise GradingFailure(Feedback(kind="exception", message=f"{model.made_by}'s parameters did not arrive"))
+        return value
+
+    def load_parameters(self, model: Kept, values: dict[str, Any]) -> None:
+        request = LoadParameters(handle=self._handle(model), values=values, cpu_seconds=self.time_limit)
+        self._reply(request, f"loading parameters into what {model.made_by} made")
+
     def _mutated(self, function: str, args: tuple[Any, ...], reply: Returned) -> list[int]:
-        """Which arguments differ from what the grader sent, judged here from the arguments the worker sent back."""
+        """Which plain arguments differ from what the grader sent, judged here from the arguments the worker sent
+        back (a kept object is the student's to change)."""
         if len(reply.args) != len(args):
             raise GradingFailure(
                 Feedback(
@@ -203,7 +273,11 @@ class SandboxedStudent:
                     f"{len(args)}: code must not interfere with the grader",
                 )
             )
-        return [i for i, (before, after) in enumerate(zip(args, reply.args, strict=True)) if not same(before, after)]
+        return [
+            i
+            for i, (before, after) in enumerate(zip(args, reply.args, strict=True))
+            if not isinstance(before, Kept) and not same(before, after)
+        ]
 
     def constant(self, name: str) -> Any:
         return self._reply(ReadConstant(module=self.module, name=name), name).value

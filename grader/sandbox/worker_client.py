@@ -13,11 +13,9 @@ from grader.escape import clean_text
 from grader.limits import Limits
 from grader.sandbox.inside import protocol, wire
 from grader.sandbox.inside.protocol import (
-    CallFunction,
-    Import,
     Raised,
-    ReadConstant,
     Ready,
+    Request,
     Returned,
     Setup,
     Tighten,
@@ -94,7 +92,7 @@ class WorkerClient:
         """What the worker wrote to its stdout and stderr outside of calls, made safe and capped."""
         return clean_text(bytes(self.output), self.limits.max_output_bytes)
 
-    def ask(self, request: Import | CallFunction | ReadConstant, timeout: float) -> Outcome:
+    def ask(self, request: Request, timeout: float) -> Outcome:
         """Send ``request`` and have its reply within ``timeout`` seconds, writing and decoding included. A worker
         that cannot be started is tried once more before the call is a :attr:`Status.SANDBOX_ERROR`."""
         for attempt in (1, 2):

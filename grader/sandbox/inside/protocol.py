@@ -7,8 +7,15 @@ guessed at. Fields typed ``Any`` carry plain data (:func:`~grader.sandbox.inside
 grader's tests, not here.
 
 The grader and a worker: :class:`Setup` (the first message; answered :class:`Ready`), then any of
-:class:`Import`, :class:`CallFunction` and :class:`ReadConstant`, each answered :class:`Returned` or
-:class:`Raised`, and :class:`Tighten`, answered :class:`Ready`. The grader and a zygote (one packet each
+:class:`Import`, :class:`CallFunction`, :class:`ReadConstant`, :class:`ReadParameters`, :class:`LoadParameters`
+and :class:`Forget`, each answered :class:`Returned` or :class:`Raised`, and :class:`Tighten`, answered
+:class:`Ready`.
+
+Objects of the student's (a model, an optimizer) never cross: a call can *keep* what it returns in the worker under
+a number the grader chooses, and later requests name that number (a method's ``target``, an argument of
+``kept``). What crosses about a kept object is plain data: its parameters as tensors, a method's result.
+
+The grader and a zygote (one packet each
 way): :class:`Fork` with three descriptors (requests, replies, output), answered :class:`Forked` or
 :class:`Retire` (the zygote must be replaced); :class:`Reap`, answered :class:`Reaped`. A zygote announces
 itself with :class:`ZygoteReady`.
@@ -59,19 +66,53 @@ class Tighten:
 @dataclass(frozen=True)
 class CallFunction:
     """Call ``module.function(*args)`` with ``cpu_seconds`` of CPU; ``watch``: send the arguments back as the
-    call left them."""
+    call left them (a kept object's place as None).
+
+    ``target``: call the method ``function`` of the object kept as ``target`` instead; ``kept``: the arguments at
+    these positions (as strings: ``{"0": 3}``) are the objects kept as these numbers (``args`` holds None there);
+    ``keep``: keep what the call returns as this number, answering None for it; ``seed``: seed torch's and Python's
+    random generators with it first."""
 
     module: str
     function: str
     args: list[Any]
     cpu_seconds: float
     watch: bool
+    target: int | None = None
+    kept: dict[str, int] = dataclasses.field(default_factory=dict)
+    keep: int | None = None
+    seed: int | None = None
 
 
 @dataclass(frozen=True)
 class ReadConstant:
     module: str
     name: str
+
+
+@dataclass(frozen=True)
+class ReadParameters:
+    """The kept module ``handle``'s parameters, ``{name: tensor}`` as ``named_parameters()`` gives them."""
+
+    handle: int
+    cpu_seconds: float
+
+
+@dataclass(frozen=True)
+class LoadParameters:
+    """Copy ``values`` into the kept module ``handle``'s parameters of the same names, which must be exactly these
+    and of these shapes."""
+
+    handle: int
+    values: dict[str, Any]
+    cpu_seconds: float
+
+
+@dataclass(frozen=True)
+class Forget:
+    """Drop the kept objects ``handles`` (a test has ended)."""
+
+    handles: list[int]
 
 
 @dataclass(frozen=True)
@@ -138,7 +179,10 @@ class ZygoteReady:
     pass
 
 
-Message = Setup | Import | Tighten | CallFunction | ReadConstant | Ready | Returned | Raised
+Request = Import | CallFunction | ReadConstant | ReadParameters | LoadParameters | Forget
+"""What the grader asks of a worker once it is set up, each answered :class:`Returned` or :class:`Raised`."""
+REQUESTS = typing.get_args(Request)
+Message = Setup | Tighten | Request | Ready | Returned | Raised
 Control = Fork | Forked | Retire | Reap | Reaped | ZygoteReady
 KNOWN: dict[str, type] = {cls.__name__: cls for cls in typing.get_args(Message) + typing.get_args(Control)}
 
@@ -192,7 +236,7 @@ def read(data: dict[str, Any], expected: tuple[type, ...]) -> Any:
         raise ProtocolError(f"{name} has no field {sorted(extra)[0][:40]!r}")
     for key, spec in fields.items():
         if key not in given:
-            if spec.default is dataclasses.MISSING:
+            if spec.default is dataclasses.MISSING and spec.default_factory is dataclasses.MISSING:
                 raise ProtocolError(f"{name} lacks its field {key!r}")
         elif not conforms(given[key], hints(cls)[key]):
             raise ProtocolError(f"{name}.{key} is a {wire.type_name(given[key])}, not {hints(cls)[key]}")

@@ -12,6 +12,16 @@ the process, and nothing is left for student code to find and turn back on.
   (``torch.nn.GRU``, ``torch._VF.gru_cell``, ``torch.ops.aten.gru_cell``, ``torch._C._VariableFunctions``, a
   name computed at run time), so every one of them fails. The registration's handle is leaked on purpose:
   no Python object is left whose release would restore the original kernels.
+- ``no_recurrent_layers``: the same for the operators of the recurrent layers alone, those whose name has no
+  ``cell`` in it (``rnn_tanh``, ``gru``, ``lstm``, each with its ``.input`` and ``.data`` overloads; the kernels
+  of other libraries: ``_cudnn_rnn``, ``miopen_rnn``, ``mkldnn_rnn_layer``, ``_lstm_mps``; ``quantized_gru``,
+  ``quantized_lstm``; and their backward and weight-flattening helpers): each runs a whole sequence, and only
+  the layers (``torch.nn.RNN``, ``GRU``, ``LSTM``, their quantized versions) call them. The ``*_cell``
+  operators (``rnn_tanh_cell``, ``gru_cell``, ``lstm_cell``, their quantized versions, and the fused pointwise
+  kernels ``_thnn_fused_*_cell`` with their backward, which only a cell calls) keep their kernels:
+  ``torch.nn.RNNCell``, ``GRUCell`` and ``LSTMCell`` work, autograd through them included, so a student writes
+  the loop over time. With ``no_recurrent_modules`` too, the stricter rule is the one made true
+  (:class:`grader.spec.Rules` refuses both).
 - ``no_autograd``: gradient mode (and forward-mode AD) is switched off, and every way to switch it on
   (``torch._C._set_grad_enabled``, ``_set_fwd_grad_enabled``, ``_InferenceMode(False)``, ``_enter_dual_level``)
   is replaced, in every dictionary, list and set that held it when the zygote started, by a function that
@@ -19,9 +29,11 @@ the process, and nothing is left for student code to find and turn back on.
   and the rest have nothing to work on. The worker may start no thread (a new thread would begin with gradient
   mode on): the grader's system-call filter for such workers refuses them.
 
-  torch's own recurrent cells written in Python (``torch._decomp.decompositions.gru_cell``, the quantizable
-  LSTM), which the dispatcher never sees, get the refusal's code in place, so every reference to them raises.
-  So this rule can also be taken on by a worker in which unruled modules already ran (:data:`TIGHTENABLE`).
+Under both recurrent rules, torch's own recurrent layers and cells written in Python
+(``torch._decomp.decompositions.gru_impl``, the quantizable LSTM), which the dispatcher never sees, get the
+refusal's code in place, so every reference to them raises; under ``no_recurrent_layers`` the layers only
+(``gru_impl``, ``one_layer_lstm``, the quantizable ``_LSTMLayer`` and ``LSTM``), not the cells. So both rules can
+also be taken on by a worker in which unruled modules already ran (:data:`TIGHTENABLE`).
 
 What this cannot stop: native code calling into libtorch directly (``ctypes``), and a Python reimplementation
 in a torch module loaded only after the worker started: the static check (:mod:`grader.rules`) refuses both by
@@ -36,12 +48,17 @@ import re
 import sys
 import types
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 
-RULE_NAMES = {"no_autograd": "no autograd", "no_recurrent_modules": "no torch recurrent modules or their ops"}
+RULE_NAMES = {
+    "no_autograd": "no autograd",
+    "no_recurrent_modules": "no torch recurrent modules or their ops",
+    "no_recurrent_layers": "no torch recurrent layers (cells are allowed)",
+}
 RECURRENT_OP = re.compile(r"rnn|gru|lstm")
 DISPATCH_KEYS = ("CompositeImplicitAutograd", "CompositeExplicitAutograd", "Autograd", "CPU")
 OFF_SWITCHES = ("_set_grad_enabled", "_set_fwd_grad_enabled")
@@ -52,10 +69,24 @@ class RuleViolation(Exception):
 
 
 RECURRENT_REFUSED = "torch's recurrent layers and cells are not allowed here (no torch recurrent modules or their ops)"
+LAYERS_REFUSED = (
+    "torch's recurrent layers (torch.nn.RNN, GRU, LSTM and the operators behind them) are not allowed here, but "
+    "torch.nn.RNNCell, GRUCell and LSTMCell are: write the loop over time with one of them "
+    f"({RULE_NAMES['no_recurrent_layers']})"
+)
+
+
+def layer(name: str) -> bool:
+    """Whether a recurrent operator or Python function of torch, by its name, is a layer's (not a cell's)."""
+    return "cell" not in name.lower()
 
 
 def recurrent_op_refused(*args: Any, **kwargs: Any) -> Any:
     raise RuleViolation(RECURRENT_REFUSED)
+
+
+def recurrent_layer_refused(*args: Any, **kwargs: Any) -> Any:
+    raise RuleViolation(LAYERS_REFUSED)
 
 
 def autograd_refused(*args: Any, **kwargs: Any) -> Any:
@@ -87,8 +118,9 @@ PYTHON_RECURRENT = ("torch._decomp.decompositions", "torch.ao.nn.quantizable.mod
 """torch's modules that write recurrent cells and layers in Python, out of the dispatcher's sight."""
 
 
-def python_recurrent() -> list[Any]:
-    """The recurrent functions and classes that :data:`PYTHON_RECURRENT` modules loaded here define."""
+def python_recurrent(cells: bool) -> list[Any]:
+    """The recurrent functions and classes that :data:`PYTHON_RECURRENT` modules loaded here define: the layers',
+    and the cells' too when ``cells``."""
     found = []
     for name in PYTHON_RECURRENT:
         namespace = vars(sys.modules[name]) if name in sys.modules else {}
@@ -96,23 +128,23 @@ def python_recurrent() -> list[Any]:
             value
             for key, value in namespace.items()
             if RECURRENT_OP.search(key.lower())
+            and (cells or layer(key))
             and isinstance(value, types.FunctionType | type)
             and getattr(value, "__module__", None) == name
         ]
     return found
 
 
-def disarmed(*args: Any, **kwargs: Any) -> Any:
-    """The code a disarmed function runs, with its own module's globals: so it names nothing but builtins, and
-    spells out :data:`RECURRENT_REFUSED`, by which the worker tells its RuntimeError from any other."""
-    raise RuntimeError(
-        "torch's recurrent layers and cells are not allowed here (no torch recurrent modules or their ops)"
-    )
+def disarmed(*args: Any, refusal: Callable[[], Any], **kwargs: Any) -> Any:
+    """The code a disarmed function runs, with its own module's globals: so it names nothing but ``refusal``, its
+    keyword default (:func:`recurrent_op_refused` or :func:`recurrent_layer_refused`)."""
+    return refusal()
 
 
-def disarm(value: Any) -> None:
+def disarm(value: Any, refusal: Callable[[], Any]) -> None:
     """Make a recurrent function of torch's, or a class's constructor and ``forward``, raise wherever it is held
-    (a tuple, a closure, an instance made earlier): the function object itself gets the refusal's code."""
+    (a tuple, a closure, an instance made earlier): the function object itself gets the code of :func:`disarmed`,
+    which calls ``refusal``."""
     functions = [value] if isinstance(value, types.FunctionType) else []
     if isinstance(value, type):
         functions = [
@@ -121,7 +153,7 @@ def disarm(value: Any) -> None:
     for function in functions:
         if not function.__code__.co_freevars:
             function.__code__ = disarmed.__code__
-            function.__defaults__ = function.__kwdefaults__ = None
+            function.__defaults__, function.__kwdefaults__ = None, {"refusal": refusal}
 
 
 def switches() -> list[Any]:
@@ -132,11 +164,13 @@ def switches() -> list[Any]:
 @dataclass(frozen=True)
 class Targets:
     """What the rules replace, found once in the zygote (its lookups would cost every worker milliseconds): the
-    recurrent operators, and every dictionary, list and set that holds one of gradient mode's switches or one of
-    torch's recurrent cells written in Python."""
+    recurrent operators, layers' and cells' apart, and every dictionary, list and set that holds one of gradient
+    mode's switches or one of torch's recurrent layers and cells written in Python."""
 
-    kernels: list[tuple[str, str, str]]
-    """``(namespace, operator, dispatch key)`` of each recurrent operator's kernels at :data:`DISPATCH_KEYS`."""
+    layer_kernels: list[tuple[str, str, str]]
+    """``(namespace, operator, dispatch key)`` of each recurrent layer operator's kernels at :data:`DISPATCH_KEYS`."""
+    cell_kernels: list[tuple[str, str, str]]
+    """The same for the operators of recurrent cells (a ``cell`` in their name)."""
     switch_holders: list[Any]
     python_holders: list[Any]
 
@@ -160,8 +194,12 @@ def prepare() -> Targets:
         for key in DISPATCH_KEYS
         if torch._C._dispatch_has_kernel_for_dispatch_key(f"{namespace}::{op}", keys[key])
     ]
-    switch_holders, python_holders = holders_of(switches()), holders_of(python_recurrent())
-    return Targets(kernels=kernels, switch_holders=switch_holders, python_holders=python_holders)
+    return Targets(
+        layer_kernels=[kernel for kernel in kernels if layer(kernel[1])],
+        cell_kernels=[kernel for kernel in kernels if not layer(kernel[1])],
+        switch_holders=holders_of(switches()),
+        python_holders=holders_of(python_recurrent(cells=True)),
+    )
 
 
 def replace_everywhere(holders: list[Any], replacements: dict[int, Any]) -> None:
@@ -182,21 +220,24 @@ SWITCHED_OFF: tuple[Any, ...] = (only_off, only_off, InferenceModeOnly, autograd
 """What replaces each of :func:`switches`, in order."""
 
 
-def forbid_recurrent_ops(targets: Targets) -> None:
-    """Replace every kernel of the recurrent operators of the ``aten`` and ``quantized`` namespaces in the
-    dispatcher, and torch's recurrent cells written in Python wherever they are held."""
+def forbid_recurrent_ops(targets: Targets, cells: bool) -> None:
+    """Replace in the dispatcher every kernel of the recurrent layers' operators of the ``aten`` and ``quantized``
+    namespaces, and of the cells' when ``cells``, and torch's recurrent layers (and cells) written in Python
+    wherever they are held, by a refusal that says which (:func:`recurrent_op_refused`,
+    :func:`recurrent_layer_refused`)."""
+    refusal = recurrent_op_refused if cells else recurrent_layer_refused
     libraries = {namespace: torch._C._dispatch_library("IMPL", namespace, "") for namespace in ("aten", "quantized")}
     keys = torch._C.DispatchKey.__members__
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # "overriding a previously registered kernel": that is the point
-        for namespace, op, key in targets.kernels:
-            libraries[namespace].impl(op, keys[key], recurrent_op_refused)
+        for namespace, op, key in targets.layer_kernels + (targets.cell_kernels if cells else []):
+            libraries[namespace].impl(op, keys[key], refusal)
     for library in libraries.values():
         ctypes.pythonapi.Py_IncRef(ctypes.py_object(library))  # never released: the kernels stay replaced
-    found = python_recurrent()
+    found = python_recurrent(cells)
     for value in found:
-        disarm(value)
-    replace_everywhere(targets.python_holders, {id(value): recurrent_op_refused for value in found})
+        disarm(value, refusal)
+    replace_everywhere(targets.python_holders, {id(value): refusal for value in found})
 
 
 def lock_autograd_off(targets: Targets) -> None:
@@ -207,15 +248,19 @@ def lock_autograd_off(targets: Targets) -> None:
     replace_everywhere(targets.switch_holders, replacements)
 
 
-TIGHTENABLE = frozenset({"no_recurrent_modules"})
+TIGHTENABLE = frozenset({"no_recurrent_modules", "no_recurrent_layers"})
 """Rules a worker may take on after student code ran in it: whatever that code kept of torch's recurrent operators
-still leads to the dispatcher, and its Python cells are disarmed in place. ``no_autograd`` is not one: a switch of
-gradient mode kept in a tuple by earlier code could not be replaced, so it holds only from a worker's start."""
+still leads to the dispatcher, and its Python layers and cells are disarmed in place. ``no_autograd`` is not one: a
+switch of gradient mode kept in a tuple by earlier code could not be replaced, so it holds only from a worker's
+start."""
 
 
 def enforce(rules: dict[str, bool], targets: Targets) -> None:
-    """Make ``rules`` true in this process (before student code runs, or for :data:`TIGHTENABLE` rules, after)."""
+    """Make ``rules`` true in this process (before student code runs, or for :data:`TIGHTENABLE` rules, after);
+    of the two recurrent rules, ``no_recurrent_modules`` refuses all that ``no_recurrent_layers`` does and more."""
     if rules.get("no_recurrent_modules"):
-        forbid_recurrent_ops(targets)
+        forbid_recurrent_ops(targets, cells=True)
+    elif rules.get("no_recurrent_layers"):
+        forbid_recurrent_ops(targets, cells=False)
     if rules.get("no_autograd"):
         lock_autograd_off(targets)

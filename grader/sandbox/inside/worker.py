@@ -16,6 +16,7 @@ import importlib.util
 import inspect
 import io
 import os
+import random
 import resource
 import sys
 import traceback
@@ -23,13 +24,18 @@ from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
-from grader.sandbox.inside import protocol, rules, wire
+import torch
+
+from grader.sandbox.inside import models, protocol, rules, wire
 from grader.sandbox.inside.protocol import (
     CallFunction,
+    Forget,
     Import,
+    LoadParameters,
     Raised,
-    ReadConstant,
+    ReadParameters,
     Ready,
+    Request,
     Returned,
     Setup,
     Tighten,
@@ -66,6 +72,8 @@ class WorkerServer:
         self.rules = rules_in_force
         self.modules: dict[str, ModuleType | Raised] = {}
         self.signatures: dict[int, tuple[Any, inspect.Signature]] = {}
+        self.kept: dict[int, Any] = {}
+        """The objects calls were asked to keep, by the grader's numbers."""
         self.printed = CappedText()
         sys.path.insert(0, folder)
 
@@ -79,9 +87,7 @@ class WorkerServer:
         text = f"{type(error).__name__}: {error}"
         if isinstance(error, NotImplementedError):
             return self.failure("not_implemented", f"{what} is not implemented yet (it raises NotImplementedError)")
-        if isinstance(error, rules.RuleViolation) or (
-            type(error) is RuntimeError and str(error) == rules.RECURRENT_REFUSED
-        ):
+        if isinstance(error, rules.RuleViolation):
             return self.failure("rule", f"{what} broke a rule of the contract: {error}", error, filename)
         if self.rules.get("no_autograd") and AUTOGRAD_OFF in str(error):
             message = f"{what} used autograd, which is off in this module ({rules.RULE_NAMES['no_autograd']})"
@@ -132,38 +138,93 @@ class WorkerServer:
             known = self.signatures[id(fn)] = (fn, inspect.signature(fn))
         return known[1]
 
+    def limit_cpu(self, seconds: float) -> None:
+        """Let the coming student code use ``seconds`` more of CPU (then SIGXCPU ends the worker)."""
+        used = sum(resource.getrusage(resource.RUSAGE_SELF)[:2])
+        resource.setrlimit(resource.RLIMIT_CPU, (int(used + seconds) + 1, resource.getrlimit(resource.RLIMIT_CPU)[1]))
+
+    def object(self, handle: int, what: str) -> tuple[Any, Raised | None]:
+        if handle not in self.kept:
+            return None, self.failure("missing", f"{what}: the object it needs is no longer kept")
+        return self.kept[handle], None
+
+    @staticmethod
+    def file_of(fn: Any) -> str:
+        return getattr(inspect.getmodule(fn), "__file__", "") or ""
+
+    def callee(self, request: CallFunction) -> tuple[Any, str, Raised | None]:
+        """What ``request`` calls, and the file whose frames its traceback keeps."""
+        if request.target is None:
+            fn, failed = self.lookup(request.module, request.function)
+            if failed is None and not callable(fn):
+                what = f"{request.function} in {request.module}.py is a {wire.type_name(fn)}"
+                failed = self.failure("missing", f"{what}, not a function")
+            return fn, self.file_of(fn), failed
+        owner, failed = self.object(request.target, request.function)
+        if failed is not None:
+            return None, "", failed
+        method = getattr(type(owner), request.function, None)
+        if not callable(method):
+            return None, "", self.failure("missing", f"{type(owner).__name__} has no method {request.function}")
+        return getattr(owner, request.function), self.file_of(method), None
+
     def call(self, request: CallFunction) -> Returned | Raised:
-        fn, failed = self.lookup(request.module, request.function)
+        fn, filename, failed = self.callee(request)
         if failed is not None:
             return failed
-        if not callable(fn):
-            return self.failure(
-                "missing", f"{request.function} in {request.module}.py is a {wire.type_name(fn)}, not a function"
-            )
+        args = list(request.args)
+        for position, handle in request.kept.items():
+            if not position.isdigit() or int(position) >= len(args):
+                return self.failure("missing", f"{request.function}: no argument {position[:20]!r} to put an object in")
+            args[int(position)], failed = self.object(handle, request.function)
+            if failed is not None:
+                return failed
         try:
-            signature: inspect.Signature | None = self.signature(fn)
+            method = request.target is not None  # a bound method is made anew each time: not worth remembering
+            signature: inspect.Signature | None = inspect.signature(fn) if method else self.signature(fn)
         except Exception:  # a callable without a signature Python can tell, or one whose signature raises
             signature = None
         if signature is not None:
             try:
-                signature.bind(*request.args)
+                signature.bind(*args)
             except TypeError as error:
                 return self.failure(
                     "signature",
                     f"{request.function}{signature} cannot be called with the contract's "
-                    f"{len(request.args)} positional arguments: {error}",
+                    f"{len(args)} positional arguments: {error}",
                 )
-        used = sum(resource.getrusage(resource.RUSAGE_SELF)[:2])
-        soft = int(used + request.cpu_seconds) + 1
-        resource.setrlimit(resource.RLIMIT_CPU, (soft, resource.getrlimit(resource.RLIMIT_CPU)[1]))
+        if request.seed is not None:
+            torch.manual_seed(request.seed)
+            random.seed(request.seed)
+        self.limit_cpu(request.cpu_seconds)
         try:
-            value = fn(*request.args)
+            value = fn(*args)
         except BaseException as error:
-            return self.classify(error, request.function, getattr(inspect.getmodule(fn), "__file__", "") or "")
-        args = [wire.export(a) for a in request.args] if request.watch else []
-        return Returned(value=wire.export(value), args=args, printed="")
+            return self.classify(error, request.function, filename)
+        if request.keep is not None:
+            self.kept[request.keep], value = value, None
+        watched = [None if str(i) in request.kept else wire.export(a) for i, a in enumerate(args)]
+        return Returned(value=wire.export(value), args=watched if request.watch else [], printed="")
 
-    def answer(self, request: Import | CallFunction | ReadConstant) -> Returned | Raised:
+    def parameters(self, request: ReadParameters | LoadParameters) -> Returned | Raised:
+        """Read a kept module's parameters, or load tensors into them (:mod:`~grader.sandbox.inside.models`)."""
+        model, failed = self.object(request.handle, "its parameters")
+        if failed is not None:
+            return failed
+        if (problem := models.problem(model)) is not None:
+            return self.failure("signature", problem)
+        self.limit_cpu(request.cpu_seconds)
+        try:
+            if isinstance(request, ReadParameters):
+                value = {name: wire.export(p) for name, p in models.read(model).items()}
+                return Returned(value=value, args=[], printed="")
+            if (problem := models.load(model, request.values)) is not None:
+                return self.failure("signature", problem)
+        except BaseException as error:
+            return self.classify(error, f"{type(model).__name__}'s parameters", self.file_of(type(model)))
+        return Returned(value=None, args=[], printed="")
+
+    def answer(self, request: Request) -> Returned | Raised:
         """The reply to ``request``, with what the student's code printed while it ran."""
         self.printed.seek(0)
         self.printed.truncate()
@@ -173,6 +234,12 @@ class WorkerServer:
                 reply = module if isinstance(module, Raised) else Returned(value=None, args=[], printed="")
             elif isinstance(request, CallFunction):
                 reply = self.call(request)
+            elif isinstance(request, ReadParameters | LoadParameters):
+                reply = self.parameters(request)
+            elif isinstance(request, Forget):
+                for handle in request.handles:
+                    self.kept.pop(handle, None)
+                reply = Returned(value=None, args=[], printed="")
             else:
                 value, failed = self.lookup(request.module, request.name)
                 reply = failed or Returned(value=wire.export(value), args=[], printed="")
@@ -204,9 +271,7 @@ def serve(in_fd: int, out_fd: int, scratch: str, targets: rules.Targets, confine
     protocol.send(out_fd, Ready())
     while True:
         try:
-            request: Import | CallFunction | ReadConstant | Tighten = protocol.receive(
-                in_fd, (Import, CallFunction, ReadConstant, Tighten)
-            )
+            request: Request | Tighten = protocol.receive(in_fd, (*protocol.REQUESTS, Tighten))
         except EOFError:
             return
         if isinstance(request, Tighten):
