@@ -71,6 +71,21 @@ class Rules(Strict):
         False,
         description="recurrences by hand: no torch.nn.RNN, GRU or LSTM (nor their cells) and no operator behind them",
     )
+    no_recurrent_layers: bool = Field(
+        False,
+        description="the loop over time by hand: no torch.nn.RNN, GRU or LSTM and no operator behind them, but "
+        "torch.nn.RNNCell, GRUCell and LSTMCell are allowed (and trainable, unless no_autograd); not together with "
+        "no_recurrent_modules, which refuses the cells too (set one of the two)",
+    )
+
+    @model_validator(mode="after")
+    def _one_recurrent_rule(self) -> Rules:
+        if self.no_recurrent_modules and self.no_recurrent_layers:
+            raise ValueError(
+                "no_recurrent_modules refuses the cells that no_recurrent_layers allows: set one of the two "
+                "(no_recurrent_layers to let students use torch.nn.RNNCell, GRUCell and LSTMCell)"
+            )
+        return self
 
 
 class GradescopeSpec(Strict):
@@ -86,6 +101,39 @@ class GradescopeSpec(Strict):
         default_factory=dict,
         description="a task's hidden tests instead, by task id, e.g. { gru_cell = 'visible' }",
     )
+
+
+class DatasetSpec(Strict):
+    """A labelled dataset of the assignment's, split once for the whole course into a training and a test part."""
+
+    file: str = Field(
+        description="a CSV file in the assignment's folder, e.g. data/names.csv: a header, then one row per example "
+        "whose first column is the input and second its label"
+    )
+    test_fraction: float = Field(
+        0.2,
+        gt=0,
+        lt=1,
+        description="the share of the examples held out for testing, chosen by a hash of the course's seed and the "
+        "input (so the split is fixed for the course, and changes with its seed); their labels never leave the grader",
+    )
+
+
+class QualitySpec(Strict):
+    """How a measured quality (a trained model's accuracy) scores: linearly from ``zero_at`` to ``full_at``. Written by
+    ``grader calibrate`` from the reference trained with several seeds; never typed by hand."""
+
+    full_at: float = Field(description="full marks from here up: the reference's mean less a few standard deviations")
+    zero_at: float = Field(description="no points at or below this: what a model that learned nothing scores")
+    reference_mean: float = Field(description="the reference's mean over the calibration's seeds")
+    reference_std: float = Field(ge=0, description="the reference's standard deviation over those seeds")
+    seeds: int = Field(ge=2, description="how many seeds the calibration trained the reference with")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> QualitySpec:
+        if not self.zero_at < self.full_at:
+            raise ValueError(f"zero_at ({self.zero_at}) must be below full_at ({self.full_at}): run grader calibrate")
+        return self
 
 
 class AssignmentSpec(Strict):
@@ -110,6 +158,15 @@ class AssignmentSpec(Strict):
     )
     tasks: list[TaskSpec] = Field(
         min_length=1, description="the graded units; the assignment's score is out of the sum of their points"
+    )
+
+    dataset: DatasetSpec | None = Field(
+        None, description="a labelled dataset the tests train and test with (the dataset fixture)"
+    )
+    quality: dict[str, QualitySpec] = Field(
+        default_factory=dict,
+        description="the thresholds of each quality a test scores with grade.quality, by its name; written by "
+        "`grader calibrate ASSIGNMENT` between its marker lines, which it rewrites",
     )
 
     gradescope: GradescopeSpec = Field(
