@@ -23,6 +23,7 @@ COMMANDS = {
     "ci": "grader.ci.command:ci",
     "new-seed": "grader.seed_command:new_seed",
     "new": "grader.scaffold:new",
+    "calibrate": "grader.calibrate:calibrate",
 }
 """Every command, by name: the module and the attribute that define it."""
 

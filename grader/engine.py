@@ -136,6 +136,7 @@ def grade_submission(
                 which,
                 time_limit,
                 diagnoser(assignment, reference_path) if trusted else None,
+                split_secret=course_seed,
             )
             result.notes += module.notes
             result.student_output = session.printed.get(name, "")

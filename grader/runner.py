@@ -240,14 +240,29 @@ def grade_assignment(
     which: Literal["public", "hidden"] = "hidden",
     time_limit: float | None = None,
     diagnoser: Diagnoser | None = None,
+    *,
+    split_secret: str | None = None,
+    measured: dict[str, list[float]] | None = None,
 ) -> AssignmentResult:
     """Grade ``student`` with one assignment's tests; ``time_limit`` overrides the spec's seconds per test, and
-    ``diagnoser`` names the catalogued mistakes that failed tests show."""
+    ``diagnoser`` names the catalogued mistakes that failed tests show. ``split_secret`` splits the assignment's
+    dataset (the course's secret; ``seed`` where it is that); ``measured``: a calibration's, see
+    :meth:`grader.testkit.Grade.quality`."""
     tests_dir = assignment.tests_dir(which)
     cases = collect(tests_dir, frozenset(t.id for t in assignment.spec.tasks), assignment.test_files(which))
     watched = Watched(student)
     parameters = contract_parameters(assignment, reference)
-    fixtures = Fixtures(assignment.spec, watched, reference, seed, diagnoser, parameters=parameters)
+    fixtures = Fixtures(
+        assignment.spec,
+        watched,
+        reference,
+        seed,
+        diagnoser,
+        parameters=parameters,
+        folder=assignment.folder,
+        split_secret=split_secret or str(seed),
+        measured=measured,
+    )
     limit = time_limit or assignment.spec.time_limit
     budget = assignment.spec.budget(time_limit)
     outcomes: list[Outcome] = []

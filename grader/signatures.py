@@ -33,12 +33,15 @@ def contract_functions(spec: AssignmentSpec) -> frozenset[str]:
 
 def starter_parameters(source: str, functions: frozenset[str]) -> dict[str, tuple[str, ...]]:
     """The positional parameters (the contract calls positionally) of each top-level function of ``source`` named in
-    ``functions``."""
-    return {
-        node.name: tuple(arg.arg for arg in [*node.args.posonlyargs, *node.args.args])
-        for node in ast.parse(source).body
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name in functions
-    }
+    ``functions``, and of each such class's ``__init__`` (without ``self``)."""
+    found = {}
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.ClassDef) and node.name in functions:
+            init = next((n for n in node.body if isinstance(n, ast.FunctionDef) and n.name == "__init__"), None)
+            found[node.name] = tuple(a.arg for a in [*init.args.posonlyargs, *init.args.args][1:]) if init else ()
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name in functions:
+            found[node.name] = tuple(arg.arg for arg in [*node.args.posonlyargs, *node.args.args])
+    return found
 
 
 @functools.cache

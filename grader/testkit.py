@@ -19,8 +19,9 @@ Models: ``grade.make("NameClassifier", 57, 32, 15, seed=1)`` constructs the stud
 and returns a :class:`~grader.student.Kept` handle, which ``grade.method``, ``grade.read_parameters``,
 ``grade.load_parameters`` and ``grade.call`` (as an argument) take. ``grade.scenario(function, run)`` runs
 ``run(side)`` against the student and against the reference (a :class:`Side` each) and checks the results as
-``compare`` does, naming catalogued mistakes from the mutants' runs. ``grade.credit`` scores a measured quality
-(a trained model's accuracy) between two thresholds.
+``compare`` does, naming catalogued mistakes from the mutants' runs. ``grade.quality`` scores a measured quality
+(a trained model's accuracy) between two thresholds that ``grader calibrate`` writes; the ``dataset`` fixture is
+the assignment's labelled data (:mod:`grader.dataset`).
 
 pytest collects the tests (``parametrize``, classes and ``assert`` work as usual) once per process; the
 grader then calls each one itself with fresh :class:`Fixtures`, so a test can request only those and its
@@ -34,11 +35,13 @@ import contextlib
 import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import torch
 
+from grader import dataset
 from grader.checks import Tolerance, check_result, fail
 from grader.diagnosis import Diagnoser
 from grader.feedback import Feedback, GradingFailure
@@ -140,6 +143,8 @@ class Grade:
     seed: int
     diagnoser: Diagnoser | None = None
     parameters: Parameters = field(kw_only=True)
+    measured: dict[str, list[float]] | None = field(default=None, kw_only=True)
+    """Where a calibration (``grader calibrate``) collects what :meth:`quality` measures, instead of scoring it."""
 
     def tolerance(self, args: tuple[Any, ...]) -> Tolerance:
         dtype = first_float_dtype(args)
@@ -284,21 +289,28 @@ class Grade:
             raise self._annotate(failure, model.made_by, ()) from None
 
     def scenario(
-        self, function: str, run: Scenario, *args: Any, tolerance: Tolerance | None = None, label: str = ""
+        self,
+        function: str,
+        run: Scenario,
+        *args: Any,
+        expected: Any = UNCHECKED,
+        tolerance: Tolerance | None = None,
+        label: str = "",
     ) -> Any:
-        """Check what ``run(side)`` gives for the student against what it gives for the reference, as
-        :meth:`compare` checks a call (``function``'s outputs and equation name the results; ``args``: the inputs
-        feedback describes); return the student's results. The reference's results are worked out once per
-        process for the test (``label`` tells apart two scenarios of one test)."""
+        """Check what ``run(side)`` gives for the student against what it gives for the reference (or against
+        ``expected``, worked out by the test), as :meth:`compare` checks a call: ``function``'s outputs and equation
+        name the results, ``args`` are the inputs feedback describes; return the student's results. The reference's
+        results are worked out once per process for the test (``label`` tells apart two scenarios of one test)."""
         self._known(function)
-        if self.reference is None:
-            raise CourseError(NO_REFERENCE)
-        reference = self.reference
-        key = (reference, "scenario", function, label, self.seed)
-        try:
-            expected = RESULTS.remember(key, lambda: run(Side(LocalStudent.of_module(reference))))
-        except Exception as error:
-            raise CourseError(f"the reference's {function} raised {type(error).__name__}: {error}") from error
+        if expected is UNCHECKED:
+            if self.reference is None:
+                raise CourseError(NO_REFERENCE)
+            reference = self.reference
+            key = (reference, "scenario", function, label, self.seed)
+            try:
+                expected = RESULTS.remember(key, lambda: run(Side(LocalStudent.of_module(reference))))
+            except Exception as error:
+                raise CourseError(f"the reference's {function} raised {type(error).__name__}: {error}") from error
         tolerance = tolerance or self.tolerance(args)
         outputs = self.spec.functions[function].outputs
         got = None
@@ -321,23 +333,38 @@ class Grade:
             raise self._annotate(failure, function, args) from None
         return got
 
-    def credit(self, function: str, measured: float, zero_at: float, full_at: float, what: str) -> None:
-        """Score ``measured`` (higher is better) linearly between ``zero_at`` (no points) and ``full_at`` (all of
-        them): below ``full_at`` the test fails, keeping its share, and says so; ``what`` names the quantity."""
+    def quality(
+        self, function: str, name: str, measured: float, baseline: float, what: str, why: str = ""
+    ) -> None:
+        """Score ``measured`` (higher is better: a trained model's accuracy) between the thresholds of
+        ``[quality.<name>]``, written by ``grader calibrate``: all the test's points from ``full_at``, none at
+        ``zero_at`` or below, a share between; below ``full_at`` the test fails with what it earned and why.
+        ``baseline``: what a model that learned nothing would measure, which calibration takes as ``zero_at``;
+        ``what`` names the quantity for the student, ``why`` says what the test saw that explains a low one (the
+        loss curve)."""
         self._known(function)
-        if not zero_at < full_at:
-            raise AuthoringError(f"scores {what} between {zero_at} and {full_at}: the first must be the lower")
-        if measured >= full_at:
+        if self.measured is not None:
+            self.measured.setdefault(name, []).append(measured)
+            self.measured.setdefault(f"{name}.baseline", []).append(baseline)
             return
-        share = max(0.0, (measured - zero_at) / (full_at - zero_at)) if measured == measured else 0.0
+        thresholds = self.spec.quality.get(name)
+        if thresholds is None:
+            raise AuthoringError(
+                f"scores the quality {name!r}, which {self.spec.name}'s assignment.toml has no [quality.{name}] "
+                f"for: run `grader calibrate {self.spec.name}`"
+            )
+        if measured >= thresholds.full_at:
+            return
+        span = thresholds.full_at - thresholds.zero_at
+        share = min(0.999, max(0.0, (measured - thresholds.zero_at) / span)) if measured == measured else 0.0
         message = (
-            f"{what} is {measured:.3g}: full marks from {full_at:.3g}, none at {zero_at:.3g} or below, so this test "
-            f"earns {share:.0%} of its points"
+            f"{what} is {measured:.3g}: full marks from {thresholds.full_at:.3g}, none at {thresholds.zero_at:.3g} "
+            f"or below, so this test earns {share:.0%} of its points" + (f". {why}" if why else "")
         )
-        raise GradingFailure(Feedback(kind="value", function=function, message=message, credit=min(share, 0.999)))
+        raise GradingFailure(Feedback(kind="value", function=function, message=message, credit=share))
 
 
-FIXTURES = ("case_seed", "rng", "grade", "student", "reference")
+FIXTURES = ("case_seed", "rng", "grade", "student", "reference", "dataset")
 """The fixtures a test can request: see :class:`Fixtures`."""
 
 
@@ -349,7 +376,8 @@ class Fixtures:
     - ``rng``: a ``torch.Generator`` seeded with it, to draw the inputs from;
     - ``grade``: a new :class:`Grade`, the test's handle on the submission and the reference;
     - ``student``: the :class:`Student` itself;
-    - ``reference``: the reference module (a test requesting it fails when the reference is absent).
+    - ``reference``: the reference module (a test requesting it fails when the reference is absent);
+    - ``dataset``: the assignment's ``[dataset]``, split by the course's secret (:class:`grader.dataset.Dataset`).
     """
 
     def __init__(
@@ -361,6 +389,9 @@ class Fixtures:
         diagnoser: Diagnoser | None = None,
         *,
         parameters: Parameters,
+        folder: Path | None = None,
+        split_secret: str | None = None,
+        measured: dict[str, list[float]] | None = None,
     ) -> None:
         self.spec = spec
         self.student = student
@@ -368,6 +399,10 @@ class Fixtures:
         self.seed = seed
         self.diagnoser = diagnoser
         self.parameters = parameters
+        self.folder = folder
+        self.split_secret = split_secret
+        """What splits the dataset: the course's secret (the same for every attempt), not the run's seed."""
+        self.measured = measured
 
     def values(self, nodeid: str, names: Iterable[str]) -> dict[str, Any]:
         """The fixtures ``names`` (of :data:`FIXTURES`) of the test ``nodeid``."""
@@ -380,7 +415,13 @@ class Fixtures:
                 values[name] = torch.Generator().manual_seed(seed)
             elif name == "grade":
                 values[name] = Grade(
-                    self.spec, self.student, self.reference, seed, self.diagnoser, parameters=self.parameters
+                    self.spec,
+                    self.student,
+                    self.reference,
+                    seed,
+                    self.diagnoser,
+                    parameters=self.parameters,
+                    measured=self.measured,
                 )
             elif name == "student":
                 values[name] = self.student
@@ -388,6 +429,10 @@ class Fixtures:
                 if self.reference is None:
                     raise CourseError(NO_REFERENCE)
                 values[name] = self.reference
+            elif name == "dataset":
+                if self.spec.dataset is None or self.folder is None:
+                    raise AuthoringError(f"requests the dataset, which {self.spec.name} has none of ([dataset])")
+                values[name] = dataset.load(self.folder, self.spec.dataset, self.split_secret or str(self.seed))
             else:
                 provided = ", ".join(FIXTURES)
                 raise AuthoringError(f"requests the fixture {name}, which the grader does not provide ({provided})")

@@ -15,8 +15,9 @@ NAMES = sorted(default_course().assignments)
 WHICH = ["hidden", "public"]
 
 
-def test_all_six_assignments_exist():
-    assert NAMES == sorted(["rnn_forward", "bptt", "gated_cells", "shapes", "taxonomy", "attention"])
+def test_all_seven_assignments_exist():
+    expected = ["rnn_forward", "bptt", "gated_cells", "shapes", "taxonomy", "attention", "name_classifier"]
+    assert NAMES == sorted(expected)
 
 
 @pytest.mark.parametrize("which", WHICH)

@@ -60,7 +60,7 @@ BROKEN = {
     "fixture": (
         '@pytest.mark.task("a")\ndef test_broken(grade, tmp_path):\n    pass\n',
         "demo: test_demo.py::test_broken requests the fixture tmp_path, which the grader does not provide; the "
-        "fixtures are case_seed, rng, grade, student, reference (and the test's parametrize arguments)",
+        "fixtures are case_seed, rng, grade, student, reference, dataset (and the test's parametrize arguments)",
     ),
     "task": (
         '@pytest.mark.task("b")\ndef test_broken(grade):\n    grade.compare("double", torch.ones(2))\n',

@@ -65,8 +65,8 @@ class Recording(LocalStudent):
     def start_test(self, seconds: float) -> None:
         self.tests.append([])
 
-    def call(self, function: str, *args: Any, watch: bool = False) -> Call:
-        call = super().call(function, *args, watch=watch)
+    def call(self, function: str, *args: Any, watch: bool = False, keep: bool = False, seed: int | None = None) -> Call:
+        call = super().call(function, *args, watch=watch, keep=keep, seed=seed)
         self.tests[-1].append((function, args, call.value))
         return call
 

@@ -56,6 +56,14 @@ REQUIRED = {
         "mask_after_softmax",
         "softmax_max_includes_padding",
     ],
+    "name_classifier": [
+        "nc_one_hot_off_by_one",
+        "nc_first_state",
+        "nc_padded_step",
+        "nc_state_carried_between_names",
+        "nc_no_zero_grad",
+        "nc_gradient_ascent",
+    ],
 }
 GENERIC = ["generic.aliased_steps", "generic.dtype", "generic.list_for_tensor"]
 """Generic mistakes (grader.feedback.Generic) that a student-written submission must be named with."""

@@ -138,11 +138,21 @@ def signature(function: Callable, outputs: list) -> str:
 
 
 def test_the_contract_has_a_section_for_each_assignment(course):
-    assert list(api_sections()) == ["rnn_forward", "bptt", "gated_cells", "shapes", "taxonomy", "attention"]
+    assert list(api_sections()) == [
+        "rnn_forward",
+        "bptt",
+        "gated_cells",
+        "shapes",
+        "taxonomy",
+        "attention",
+        "name_classifier",
+    ]
     assert set(api_sections()) == set(course.assignments)
 
 
-@pytest.mark.parametrize("name", ["rnn_forward", "bptt", "gated_cells", "shapes", "taxonomy", "attention"])
+@pytest.mark.parametrize(
+    "name", ["rnn_forward", "bptt", "gated_cells", "shapes", "taxonomy", "attention", "name_classifier"]
+)
 def test_the_contract_documents_every_function_as_the_reference_defines_it(course, name: str):
     section = api_sections()[name]
     spec = course.assignment(name).spec

@@ -63,11 +63,14 @@ def test_the_bundle_is_laid_out_as_a_course_of_its_own(bundle):
         assert (bundle / f"{name}.py").read_text() == strip_solutions(reference)
         top_level = ast.parse((bundle / f"{name}.py").read_text()).body
         starter = {f.name: [a.arg for a in f.args.args] for f in top_level if isinstance(f, ast.FunctionDef)}
+        for cls in (c for c in top_level if isinstance(c, ast.ClassDef)):  # a class's contract is its __init__'s
+            init = next(f for f in cls.body if isinstance(f, ast.FunctionDef) and f.name == "__init__")
+            starter[cls.name] = [a.arg for a in init.args.args][1:]
         functions = [f for f, spec in default_course().assignment(name).spec.functions.items() if not spec.constant]
         assert tomllib.loads((released / "signatures.toml").read_text()) == {f: starter[f] for f in functions}
         module, _ = notebook_to_source(bundle / "notebooks" / f"{name}.ipynb")
         for function in FUNCTIONS[name]:
-            assert re.search(rf"\bdef {function}\(|\b{function}\b[^\n=]*=", module), function
+            assert re.search(rf"\b(def|class) {function}\(|\b{function}\b[^\n=]*=", module), function
     readme = (bundle / "README.md").read_text()
     assert "grader run . --public" in readme and "handout.md" in readme
     assert (bundle / ".github" / "workflows" / WORKFLOWS["classroom"].shipped).is_file()
@@ -86,7 +89,7 @@ def test_a_student_checks_the_starters_with_the_public_tests(bundle, monkeypatch
     monkeypatch.delenv("GRADER_COURSE", raising=False)
     monkeypatch.chdir(bundle)
     report = run_json([".", "--public"])
-    assert (report["score"], report["max_score"], report["tests"]) == (0, 60, "public")
+    assert (report["score"], report["max_score"], report["tests"]) == (0, 70, "public")
     assert sorted(a["name"] for a in report["assignments"]) == ASSIGNMENTS
     for assignment in report["assignments"]:
         assert assignment["error"] is None
@@ -136,11 +139,11 @@ def test_a_filled_in_bundle_gets_full_marks_from_the_hidden_and_the_public_tests
     for name in ASSIGNMENTS:
         shutil.copy(ROOT / "reference" / f"{name}.py", filled / f"{name}.py")
     hidden = run_json([str(filled), "--course", str(ROOT)])
-    assert (hidden["score"], hidden["max_score"], hidden["tests"]) == (60, 60, "hidden")
+    assert (hidden["score"], hidden["max_score"], hidden["tests"]) == (70, 70, "hidden")
     monkeypatch.delenv("GRADER_COURSE", raising=False)
     monkeypatch.chdir(filled)
     public = run_json([".", "--public"])
-    assert (public["score"], public["max_score"], public["tests"]) == (60, 60, "public")
+    assert (public["score"], public["max_score"], public["tests"]) == (70, 70, "public")
 
 
 @pytest.mark.parametrize("name", ASSIGNMENTS)

@@ -303,7 +303,7 @@ def test_tmp(grade, tmp_path):
     assert verdicts(result) == {"test_tmp": ("error", NOT_COUNTED), "test_good": ("passed", "")}
     assert result.course_errors == [
         "demo: test_fixture.py::test_tmp requests the fixture tmp_path, which the grader does not provide; the "
-        "fixtures are case_seed, rng, grade, student, reference (and the test's parametrize arguments)"
+        "fixtures are case_seed, rng, grade, student, reference, dataset (and the test's parametrize arguments)"
     ]
     assert result.score == result.max_score == 2
 

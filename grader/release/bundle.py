@@ -11,6 +11,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from grader import dataset
 from grader.release.contents import public_files, reference, student_course_toml
 from grader.release.errors import ReleaseError
 from grader.release.notebooks import starter_notebook, write_notebook
@@ -51,6 +52,11 @@ def write_bundle(course: Course, names: list[str], out: Path, wheel: Path | None
             target = out / "assignments" / name / file.relative_to(assignment.folder)
             target.parent.mkdir(parents=True, exist_ok=True)
             written.append(Path(shutil.copy2(file, target)))
+        if assignment.spec.dataset is not None:  # its training part, split by the course's secret: never the test part
+            secret = course.spec.seed_for("hidden", course.assignments_dir / "course.toml")
+            text = dataset.training_csv(assignment.folder, assignment.spec.dataset, secret)
+            path = out / "assignments" / name / dataset.training_file(assignment.spec.dataset)
+            written.append(write_text(path, text))
         parameters = reference_parameters(reference(course, name), contract_functions(assignment.spec))
         written.append(write_text(out / "assignments" / name / FILE, signatures_toml(parameters)))
         written.append(write_starter(reference(course, name), out / f"{name}.py"))

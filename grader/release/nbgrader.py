@@ -44,7 +44,7 @@ from grader.release.notebooks import module_cells, notebook, write_notebook
 from grader.signatures import contract_functions, reference_parameters
 from grader.spec import Assignment, Course, TaskSpec, Tolerance
 from grader.starter import BEGIN
-from grader.student import Call, LocalStudent
+from grader.student import Call, Kept, LocalStudent
 from grader.suite import collect
 from grader.testkit import NO_REFERENCE, UNCHECKED, CourseError, Fixtures, Grade, case_seed
 
@@ -252,6 +252,16 @@ class Recorder(Grade):
     each check is made as usual and kept, as plain data, in ``checks``."""
 
     checks: list[Check] = field(default_factory=list, kw_only=True)
+    made: bool = field(default=False, kw_only=True)
+    """Whether the test made an object of the student's (a model), which a notebook's checks cannot replay."""
+
+    def make(self, function: str, *args: Any, seed: int | None = None) -> Kept:
+        self.made = True
+        return super().make(function, *args, seed=seed)
+
+    def scenario(self, function: str, run: Any, *args: Any, **options: Any) -> Any:
+        self.made = True
+        return super().scenario(function, run, *args, **options)
 
     def _checked(
         self, function: str, args: tuple[Any, ...], expected: Any, tolerance: Tolerance | None, watch: bool = False
@@ -275,9 +285,10 @@ class Recorder(Grade):
         return value
 
 
-def record_public_tests(course: Course, assignment: Assignment) -> tuple[list[PublicTest], list[str]]:
+def record_public_tests(course: Course, assignment: Assignment) -> tuple[list[PublicTest], list[str], set[str]]:
     """The public tests of ``assignment`` run on its reference, with the public seed (the inputs a student's bundle
-    draws): those that can go into a notebook, and a line for each that cannot."""
+    draws): those that can go into a notebook, a line for each that cannot, and the tasks of the tests that made
+    a model."""
     path = reference(course, assignment.name)
     folder = assignment.tests_dir("public")
     cases = collect(folder, frozenset(t.id for t in assignment.spec.tasks), assignment.test_files("public"))
@@ -285,7 +296,7 @@ def record_public_tests(course: Course, assignment: Assignment) -> tuple[list[Pu
     student = LocalStudent(path)
     parameters = reference_parameters(path, contract_functions(assignment.spec))
     fixtures = Fixtures(assignment.spec, student, None, seed, parameters=parameters)
-    tests, skipped = [], []
+    tests, skipped, models = [], [], set()
     for case in cases:
         name = case.nodeid.split("::", 1)[-1]
         grade = Recorder(assignment.spec, student, None, case_seed(seed, case.nodeid), parameters=parameters)
@@ -295,6 +306,7 @@ def record_public_tests(course: Course, assignment: Assignment) -> tuple[list[Pu
                 values = fixtures.values(case.nodeid, [f for f in case.fixtures if f != "grade"])
                 case.run(values | ({"grade": grade} if "grade" in case.fixtures else {}))
         except Unportable as reason:
+            models |= {case.task or ""} if grade.made else set()
             skipped.append(f"{assignment.name}: the public test {name} {reason}; it is not in the nbgrader notebook")
             continue
         except CourseError as error:
@@ -317,11 +329,13 @@ def record_public_tests(course: Course, assignment: Assignment) -> tuple[list[Pu
         except Unportable as reason:
             skipped.append(f"{assignment.name}: the public test {name} {reason}; it is not in the nbgrader notebook")
             continue
+        if grade.made:
+            models.add(case.task or "")
         if not sources:
             skipped.append(f"{assignment.name}: the public test {name} checks nothing through grade; it is left out")
             continue
         tests.append(PublicTest(name, case.task or "", sources))
-    return tests, skipped
+    return tests, skipped, models
 
 
 def literal(value: Any) -> str:
@@ -364,19 +378,30 @@ def test_cell_source(task: TaskSpec, tests: Sequence[PublicTest]) -> str:
     return TEST_CELL.format(task=task, points=points_text(task.points), tests="\n".join(lines))
 
 
-def test_cells(assignment: Assignment, tests: list[PublicTest]) -> dict[str, str]:
-    """Each task's test cell source, or a :class:`ReleaseError` for a task none of whose public tests can run in a
-    notebook."""
-    sources = {}
+def test_cells(
+    assignment: Assignment, tests: list[PublicTest], models: set[str]
+) -> tuple[dict[str, str], list[str]]:
+    """Each task's test cell source, and a line for each task none of whose public tests can run in a notebook
+    because they make models (it gets no cell, and says so); a :class:`ReleaseError` for any other task without
+    one."""
+    sources, notes = {}, []
     for task in assignment.spec.tasks:
         mine = [test for test in tests if test.task == task.id]
-        if not mine:
+        if not mine and task.id in models:
+            notes.append(
+                f"{assignment.name}: task {task.id!r} has no test cell: its public tests reach the student's model "
+                f"by handle, which a notebook cell cannot replay, so nbgrader autograde leaves its {task.points:g} "
+                "points out; grader's own grades (grader batch, then gradebook export --nbgrader) count them"
+            )
+        elif not mine:
             raise ReleaseError(
                 f"{assignment.name}: no public test of task {task.id!r} can go into an nbgrader notebook; add one to "
                 f"{assignment.tests_dir('public')} that checks with grade.expect (plain data) or grade.constant"
             )
-        sources[task.id] = test_cell_source(task, mine)
-    return sources
+        else:
+            sources[task.id] = test_cell_source(task, mine)
+    return sources, notes
+
 
 
 def cell_metadata(grade_id: str, solution: bool, points: float | None = None) -> dict[str, object]:
@@ -418,7 +443,7 @@ def with_tests(nb: NotebookNode, cells: list[CodeCell], assignment: Assignment, 
     ordered = nb.cells[: len(nb.cells) - len(cells)]
     for i, cell in enumerate(code):
         ordered.append(cell)
-        for task in (t for t in assignment.spec.tasks if last[t.id] == i):
+        for task in (t for t in assignment.spec.tasks if last[t.id] == i and t.id in sources):
             if not any(c.id == "grader-checks" for c in ordered):
                 ordered.append(nbformat.v4.new_code_cell(CHECKS, id="grader-checks"))
             test = nbformat.v4.new_code_cell(sources[task.id], id=f"test-{task.id}")
@@ -430,15 +455,16 @@ def with_tests(nb: NotebookNode, cells: list[CodeCell], assignment: Assignment, 
 def source_notebook(course: Course, assignment: Assignment) -> tuple[NotebookNode, list[str]]:
     """The instructor's nbgrader notebook of ``assignment`` (the handout locked, the reference's code with its
     solution regions in solution cells, a test cell per task), and a line for each public test left out of it."""
-    tests, skipped = record_public_tests(course, assignment)
+    tests, skipped, models = record_public_tests(course, assignment)
     source = nbgrader_source(reference(course, assignment.name).read_text(encoding="utf-8"))
     cells = module_cells(assignment, source)
     nb = notebook(assignment, cells, INSTRUCTIONS)
-    with_tests(nb, cells, assignment, test_cells(assignment, tests))
+    sources, untested = test_cells(assignment, tests, models)
+    with_tests(nb, cells, assignment, sources)
     for cell in nb.cells:
         if "nbgrader" not in cell.metadata:
             cell.metadata.nbgrader = cell_metadata(cell.id.replace("-", "_"), "### BEGIN SOLUTION" in cell.source)
-    return nb, skipped
+    return nb, skipped + untested
 
 
 def digest(nb: NotebookNode) -> str:
