@@ -9,6 +9,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 import zipfile
 from pathlib import Path
@@ -42,26 +43,45 @@ def good_class(folder: Path, students: int) -> Path:
     return folder
 
 
+OPTIONS = ("--assignment", "rnn_forward", "--time-limit", "1", "--jobs", "2")
+
+
 def batch(folder: Path, db: Path, *extra: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [
-            *GRADER,
-            "batch",
-            str(folder),
-            "--db",
-            str(db),
-            "--assignment",
-            "rnn_forward",
-            "--time-limit",
-            "1",
-            "--jobs",
-            "2",
-            *extra,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=900,
+    command = [*GRADER, "batch", str(folder), "--db", str(db), *OPTIONS, *extra]
+    return subprocess.run(command, capture_output=True, text=True, timeout=900)
+
+
+def copy_gradebook(db: Path, to: Path) -> Path:
+    """A consistent copy of the gradebook ``db`` at ``to`` (SQLite's backup, so its write-ahead log is in it)."""
+    with contextlib.closing(sqlite3.connect(db)) as source, contextlib.closing(sqlite3.connect(to)) as target:
+        source.backup(target)
+    return to
+
+
+def decision(db: Path, *args: str) -> str:
+    """The line ``grader batch ARGS`` prints before it grades anyone ("N submissions, U unchanged since graded, G to
+    grade ..."), given a copy of the gradebook ``db``; the batch is stopped there, so what to grade costs no grading
+    (and whatever the stopped batch may have recorded is not kept)."""
+    copy = copy_gradebook(db, db.with_name(f"{db.stem}-{os.getpid()}-{time.monotonic_ns()}{db.suffix}"))
+    command = [*GRADER, "batch", *args, "--db", str(copy)]
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True
     )
+    output: list[str] = []
+    stop = threading.Timer(120, os.killpg, (process.pid, signal.SIGKILL))  # a hang ends the batch: the test fails
+    stop.start()
+    try:
+        assert process.stdout is not None
+        for line in process.stdout:
+            output.append(line)
+            if " to grade" in line:
+                return line
+    finally:
+        stop.cancel()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.communicate()
+    raise AssertionError(f"grader batch exited {process.returncode} before it said what to grade:\n{''.join(output)}")
 
 
 def kinds(outcome: Outcome) -> set[str]:
@@ -71,7 +91,7 @@ def kinds(outcome: Outcome) -> set[str]:
 
 @pytest.mark.slow
 def test_hostile_submissions_cost_only_their_own_grade(tmp_path: Path):
-    folder = good_class(tmp_path / "class", 50)
+    folder = good_class(tmp_path / "class", 10)
     for name in ("infinite_loop", "memory_hog"):
         shutil.copytree(REDTEAM / name, folder / f"bad_{name}")
     (folder / "bad_crash").mkdir()
@@ -81,7 +101,7 @@ def test_hostile_submissions_cost_only_their_own_grade(tmp_path: Path):
     assert result.returncode == 0, result.stderr
     with Gradebook(tmp_path / "gb.sqlite") as gradebook:
         outcomes = {o.student: o for o in gradebook.latest()}
-    assert len(outcomes) == 54
+    assert len(outcomes) == 10 + 4
     good = [o for name, o in outcomes.items() if name.startswith("student")]
     assert all(o.status == "graded" and o.percent == pytest.approx(100.0) for o in good)
     assert outcomes["bad_archive"].status == "error" and "not a readable archive" in (
@@ -103,8 +123,8 @@ def test_unchanged_submissions_are_skipped_unless_regraded(tmp_path: Path):
     assert "2 to grade" in batch(folder, db).stdout
     assert "0 to grade" in batch(folder, db).stdout
     (folder / "student001" / "rnn_forward.py").write_text(REFERENCE.read_text() + "\n# changed\n")
-    assert "1 to grade" in batch(folder, db).stdout
-    assert "2 to grade" in batch(folder, db, "--regrade").stdout
+    assert "1 to grade" in decision(db, str(folder), *OPTIONS)
+    assert "2 to grade" in decision(db, str(folder), *OPTIONS, "--regrade")
 
 
 def attempts(db: Path) -> int:
@@ -119,7 +139,7 @@ def attempts(db: Path) -> int:
 
 
 def test_ctrl_c_keeps_what_was_graded(tmp_path: Path):
-    folder = good_class(tmp_path / "class", 12)
+    folder = good_class(tmp_path / "class", 40)  # more than can be graded between two polls, even on a fast machine
     db = tmp_path / "gb.sqlite"
     process = subprocess.Popen(
         [*GRADER, "batch", str(folder), "--db", str(db), "--assignment", "rnn_forward", "--jobs", "1"],
@@ -138,7 +158,7 @@ def test_ctrl_c_keeps_what_was_graded(tmp_path: Path):
     assert "interrupted" in output
     with Gradebook(db) as gradebook:
         kept = gradebook.latest()
-    assert 2 <= len(kept) < 12
+    assert 2 <= len(kept) < 40
     assert all(o.status == "graded" for o in kept)
 
 

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 from conftest import GRADER, ROOT
+from test_batch import copy_gradebook, decision
+from test_redteam_cli_boundary import shared
 
 from grader.batch.gradebook import Gradebook
 from grader.sandbox.bubblewrap import bwrap_problem
@@ -21,7 +23,7 @@ from grader.sandbox.bubblewrap import bwrap_problem
 pytestmark = pytest.mark.slow
 
 REFERENCE = ROOT / "reference" / "rnn_forward.py"
-COURSE_POINTS = 60
+COURSE_POINTS = 70
 
 
 def grader(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -93,38 +95,58 @@ def test_a_sandbox_failure_is_incomplete_not_counted_and_retried(tmp_path: Path)
     assert alice.status == "graded" and alice.percent == pytest.approx(100)
 
 
-def test_a_changed_hidden_test_regrades_the_class(tmp_path: Path):
+@pytest.fixture(scope="module")
+def graded_class(tmp_path_factory) -> tuple[Path, Path, Path]:
+    """A copy of the course, a class of two students each handing in a correct rnn_forward.py, and the gradebook of
+    one ``grader batch`` of them with the course (two jobs, so two grading processes), made once for the session:
+    a test copies what it changes."""
+
+    def produce(folder: Path) -> list[str]:
+        course, students, db = folder / "course", folder / "class", folder / "gb.sqlite"
+        for part in ("assignments", "reference"):
+            shutil.copytree(ROOT / part, course / part)
+        for student in ("alice", "bob"):
+            one_module(students / student)
+        command = ["batch", str(students), "--db", str(db), "--course", str(course), "-a", "rnn_forward"]
+        run = grader(*command, "--jobs", "2")
+        assert run.returncode == 0 and "2 to grade with 2 jobs" in run.stdout, run.stdout + run.stderr
+        return [str(course), str(students), str(db)]
+
+    course, students, db = (Path(path) for path in shared("every_grade_class", tmp_path_factory, produce))
+    return course, students, db
+
+
+def test_a_changed_hidden_test_regrades_the_class(tmp_path: Path, graded_class):
+    """The class graded, nobody is graded again; a changed hidden test, and on its own a changed point value, make
+    the next batch regrade everyone (what each batch decides to grade: see test_batch.decision)."""
+    graded_course, students, db = graded_class
     course = tmp_path / "course"
-    for part in ("assignments", "reference"):
-        shutil.copytree(ROOT / part, course / part)
-    for student in ("alice", "bob"):
-        one_module(tmp_path / "class" / student)
-    db = tmp_path / "gb.sqlite"
-    command = ["batch", str(tmp_path / "class"), "--db", str(db), "--course", str(course), "-a", "rnn_forward"]
-    assert "2 to grade" in grader(*command).stdout
-    assert "0 to grade" in grader(*command).stdout
+    shutil.copytree(graded_course, course)
+    args = (str(students), "--course", str(course), "-a", "rnn_forward")
+    assert "0 to grade" in decision(db, *args)
     hidden = course / "assignments" / "rnn_forward" / "tests" / "hidden" / "test_rnn_forward_hidden.py"
-    hidden.write_text(hidden.read_text() + "\n\n# a fixed hidden test\n")
-    assert "2 to grade" in grader(*command).stdout, "a changed hidden test must regrade everyone"
+    original = hidden.read_text()
+    hidden.write_text(original + "\n\n# a fixed hidden test\n")
+    assert "2 to grade" in decision(db, *args), "a changed hidden test must regrade everyone"
+    hidden.write_text(original)
     toml = course / "assignments" / "rnn_forward" / "assignment.toml"
     toml.write_text(toml.read_text().replace("points = 3", "points = 4", 1))
-    assert "2 to grade" in grader(*command).stdout, "a changed point value must regrade everyone"
+    assert "2 to grade" in decision(db, *args), "a changed point value must regrade everyone"
 
 
-def test_a_batch_is_one_attempt_and_replays_with_its_seed(tmp_path: Path):
+def test_a_batch_is_one_attempt_and_replays_with_its_seed(tmp_path: Path, graded_class):
     """Every student of a batch is graded on the same attempt, recorded in the gradebook; --attempt-seed replays it
     (a malformed one is refused before anyone is graded)."""
-    for student in ("alice", "bob"):
-        one_module(tmp_path / "class" / student)
-    db = tmp_path / "gb.sqlite"
-    command = ["batch", str(tmp_path / "class"), "--db", str(db), "-a", "rnn_forward"]
-    assert grader(*command).returncode == 0
+    course, students, graded = graded_class
+    db = copy_gradebook(graded, tmp_path / "gb.sqlite")
     with Gradebook(db) as gradebook:
         seeds = {o.report.attempt_seed for o in gradebook.latest() if o.report}
     (seed,) = seeds
     assert seed and len(seed) == 32
+    command = ["batch", str(students), "--db", str(db), "--course", str(course), "-a", "rnn_forward"]
     bad = grader(*command, "--regrade", "--attempt-seed", "not-hex")
     assert bad.returncode == 2 and "--attempt-seed" in bad.stderr
-    assert grader(*command, "--regrade", "--attempt-seed", seed).returncode == 0
+    replay = grader(*command, "--regrade", "--attempt-seed", seed)
+    assert replay.returncode == 0 and "2 to grade" in replay.stdout, replay.stdout + replay.stderr
     with Gradebook(db) as gradebook:
         assert {o.report.attempt_seed for o in gradebook.latest() if o.report} == {seed}

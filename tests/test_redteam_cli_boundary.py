@@ -262,12 +262,12 @@ def neighbour_class(folder: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def graded_alone(tmp_path_factory) -> dict[str, Any]:
-    """Each victim's and the witness's scores, and what the witness found, each graded alone (``grader run``, all
-    four at once)."""
+    """A victim's and the witness's scores, and what the witness found, each graded alone (``grader run``, both at
+    once). The victims hand in the same six references, so the one graded alone gives the score of each."""
 
     def produce(folder: Path) -> dict[str, Any]:
         students = neighbour_class(folder / "class")
-        names = (*VICTIMS, "e_witness")
+        names = (VICTIMS[0], "e_witness")
         runs = run_many({s: (run_command(students / s, folder / s / "report.json"), folder / s) for s in names})
         found: dict[str, Any] = {}
         for student, run in runs.items():
@@ -296,9 +296,10 @@ def test_an_attacker_graded_first_cannot_touch_the_students_after_it(tmp_path: P
     rows, feedback = export(db, tmp_path)
     assert set(rows) == {"a_attacker", *VICTIMS, "e_witness"}
     for student in (*VICTIMS, "e_witness"):
+        alone = graded_alone[VICTIMS[0] if student in VICTIMS else student]
         assert rows[student]["status"] == "graded", (student, rows[student]["reason"])
-        assert scores(rows[student]) == pytest.approx(graded_alone[student]), student
-        assert graded_alone[student]["total"] == graded_alone[student]["max"] == 60, student
+        assert scores(rows[student]) == pytest.approx(alone), student
+        assert alone["total"] == alone["max"] == 70, student
     attacker = (feedback / "a_attacker.md").read_text(encoding="utf-8")
     assert "attempts at import" in attacker and "attempts in a call" in attacker, "the attacker's code never ran"
     seen = witnessed((feedback / "e_witness.md").read_text(encoding="utf-8"))

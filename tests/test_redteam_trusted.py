@@ -35,13 +35,17 @@ from typing import Any
 
 import nbformat
 import pytest
+from click.testing import CliRunner
 from conftest import GRADER, ROOT
 from markdown_it import MarkdownIt
 from test_gradescope_release import unpack
+from test_redteam_cli_boundary import shared
 from test_release_scan import answer_key, code_lines, secret_lines, seed
 
 from grader.batch.gradebook import Gradebook
 from grader.batch.outcome import Outcome
+from grader.cli import main
+from grader.results import GradingReport
 from grader.sandbox.bubblewrap import bwrap_problem
 from grader.starter import strip_solutions
 
@@ -144,10 +148,10 @@ def cli(args: list[str], env: dict[str, str], timeout: float = 300, cwd: Path | 
     return run
 
 
-def grade(submission: Path, tmp_path: Path, *args: str, fmt: str = "json") -> tuple[Run, Path]:
-    """``grader run SUBMISSION --format FMT -o FILE``; the run and the file."""
-    out = tmp_path / f"report.{fmt}"
-    run = cli([*GRADER, "run", str(submission), "--format", fmt, "-o", str(out), *args], environment(tmp_path))
+def grade(submission: Path, tmp_path: Path, *args: str) -> tuple[Run, Path]:
+    """``grader run SUBMISSION --format json -o FILE``; the run and the file."""
+    out = tmp_path / "report.json"
+    run = cli([*GRADER, "run", str(submission), "--format", "json", "-o", str(out), *args], environment(tmp_path))
     return run, out
 
 
@@ -522,19 +526,40 @@ def hostile_notebook(path: Path) -> Path:
     return notebook(path, reference("rnn_forward"), SURROGATES, INJECTION)
 
 
+@pytest.fixture(scope="module")
+def hostile_graded(tmp_path_factory) -> tuple[Path, Path]:
+    """The hostile notebook graded once for the session through ``grader run --format json``: its folder and the
+    report."""
+
+    def produce(folder: Path) -> list[str]:
+        submission = hostile_notebook(folder / "submission" / "rnn_forward.ipynb").parent
+        run, out = grade(submission, folder, "-a", "rnn_forward")
+        assert run.code == 0, run.stderr
+        return [str(submission), str(out)]
+
+    submission, report = shared("redteam_trusted_hostile", tmp_path_factory, produce)
+    return Path(submission), Path(report)
+
+
 @pytest.mark.parametrize("fmt", ["stdout", "text", "markdown", "html", "json", "junit", "gradescope"])
-def test_run_renders_student_text_as_text_in_every_format(tmp_path: Path, fmt: str):
+def test_run_renders_student_text_as_text_in_every_format(tmp_path: Path, monkeypatch, hostile_graded, fmt: str):
     """Hole 4 through ``grader run``: a correct notebook (the reference's code) that prints lone surrogates and
     has a dropped line with backticks, a bold total and an image, which the report quotes. 10 / 10 in every format,
-    written as valid UTF-8, and the markdown and HTML render none of the student's text as markup."""
-    submission = hostile_notebook(tmp_path / "submission" / "rnn_forward.ipynb").parent
-    if fmt == "stdout":
-        run = cli([*GRADER, "run", str(submission), "-a", "rnn_forward"], environment(tmp_path))
-        text = run.stdout
+    written as valid UTF-8, and the markdown and HTML render none of the student's text as markup. Graded once, by
+    ``hostile_graded`` (the json format); every other format is written by ``grader run`` itself, run in this
+    process on that grading's report."""
+    submission, graded = hostile_graded
+    if fmt == "json":
+        text = graded.read_bytes().decode("utf-8")  # strict: a lone surrogate cannot be in a UTF-8 file
     else:
-        run, out = grade(submission, tmp_path, "-a", "rnn_forward", fmt=fmt)
-        text = out.read_bytes().decode("utf-8")  # strict: a lone surrogate cannot be in a UTF-8 file
-    assert run.code == 0, run.stderr
+        report = GradingReport.model_validate_json(graded.read_bytes())
+        monkeypatch.setattr("grader.engine.grade_submission", lambda *args, **kwargs: report)
+        args = ["run", str(submission), "-a", "rnn_forward", "--course", str(ROOT)]
+        out = tmp_path / f"report.{fmt}"
+        fmt_args = [] if fmt == "stdout" else ["--format", fmt, "-o", str(out)]
+        run = CliRunner().invoke(main, [*args, *fmt_args], env={"COLUMNS": "1000"})
+        assert run.exit_code == 0, run.output
+        text = (run.stdout_bytes if fmt == "stdout" else out.read_bytes()).decode("utf-8")
     if fmt in ("json", "gradescope"):
         assert json.loads(text)["score"] == 10
     elif fmt == "junit":
@@ -689,7 +714,7 @@ def test_gradescope_never_takes_the_course_from_the_submission(tmp_path: Path, a
     run, results = run_autograder(root, tmp_path)
     assert not (tmp_path / "marker").exists(), "a file of the submission ran in the grader"
     assert results["score"] == 10
-    assert sum(t["max_score"] for t in results["tests"]) == pytest.approx(60), "graded by the upload's own course"
+    assert sum(t["max_score"] for t in results["tests"]) == pytest.approx(70), "graded by the upload's own course"
     assert not injected(results["output"]), injected(results["output"])
     assert not leaks(gather(run.stdout, run.stderr, root / "results"), copied={"attention"}, paths={root / "source"})
 
