@@ -247,51 +247,6 @@ def test_native_code_is_a_breach_in_a_ruled_module(source: str) -> None:
     assert not static_violations(source, Rules(), "shapes.py")
 
 
-STASH = """
-import torch
-import torch._decomp.decompositions as decompositions
-
-KEPT = (decompositions.gru_cell, torch._VF.gru_cell, torch.gru_cell, torch.nn.GRUCell(3, 4))
-
-
-def shapes():
-    return [tuple(p.shape) for p in KEPT[3].parameters()]
-"""
-USES_THE_STASH = """
-import torch
-from stash import KEPT
-
-X, H = torch.ones(1, 3), torch.zeros(1, 4)
-W_IH, W_HH = torch.ones(12, 3), torch.ones(12, 4)
-
-
-def through(index):
-    if index == 0:
-        return KEPT[0](X, H, W_IH, None, W_HH, None).tolist()
-    if index == 3:
-        return KEPT[3](X, H).tolist()
-    return KEPT[index](X, H, W_IH, W_HH, None, None).tolist()
-"""
-
-
-def test_a_worker_that_takes_on_no_recurrent_modules_late_leaves_nothing_kept_before_usable() -> None:
-    """Modules without the rule run first in the same worker (one fork less per submission); what their code kept
-    of torch's recurrent cells (a Python one in a tuple, builtins, a layer) raises once the worker takes the rule
-    on, because the operators are replaced in the dispatcher and Python cells are disarmed in place."""
-    worker = WorkerClient({"stash": STASH, "ruled": USES_THE_STASH}, {}, Limits())
-    try:
-        call = CallFunction(module="stash", function="shapes", args=[], cpu_seconds=20.0, watch=False)
-        assert isinstance(worker.ask(call, timeout=60.0).reply, Returned), "without the rule the layer works"
-        worker.tighten({"no_recurrent_modules": True})
-        assert worker.started, "the worker took the rule on"
-        for index in range(4):
-            call = CallFunction(module="ruled", function="through", args=[index], cpu_seconds=20.0, watch=False)
-            reply = worker.ask(call, timeout=60.0).reply
-            assert isinstance(reply, Raised) and reply.kind == "rule", (index, reply)
-    finally:
-        worker.close()
-
-
 LAYER_ROUTES = r"""
 import torch
 import torch._decomp.decompositions as decompositions
@@ -418,51 +373,6 @@ def test_without_rules_every_layer_route_works() -> None:
         for function in LAYER_ROUTE_NAMES:
             call = CallFunction(module="layers", function=function, args=[], cpu_seconds=20.0, watch=False)
             assert isinstance(worker.ask(call, timeout=60.0).reply, Returned), function
-    finally:
-        worker.close()
-
-
-LAYER_STASH = """
-import torch
-import torch._decomp.decompositions as decompositions
-
-KEPT = (decompositions.gru_impl, torch._VF.gru, torch.nn.GRU(3, 4), torch.nn.GRUCell(3, 4))
-
-
-def shapes():
-    return [tuple(p.shape) for p in KEPT[2].parameters()]
-"""
-USES_THE_LAYER_STASH = """
-import torch
-from stash import KEPT
-
-X, H = torch.ones(2, 1, 3), torch.zeros(1, 1, 4)
-WEIGHTS = [torch.ones(12, 3), torch.ones(12, 4)]
-
-
-def through(index):
-    if index == 2:
-        return KEPT[2](X)[0].tolist()
-    if index == 3:
-        return KEPT[3](X[0], H[0]).shape[1]
-    return KEPT[index](X, H, WEIGHTS, False, 1, 0.0, False, False, False)[0].tolist()
-"""
-
-
-def test_a_worker_that_takes_on_no_recurrent_layers_late_leaves_no_kept_layer_usable() -> None:
-    """As for ``no_recurrent_modules``: the layers that unruled code kept (a Python one, a builtin, a module) raise
-    once the worker takes the rule on; the cell it kept still works."""
-    worker = WorkerClient({"stash": LAYER_STASH, "ruled": USES_THE_LAYER_STASH}, {}, Limits())
-    try:
-        call = CallFunction(module="stash", function="shapes", args=[], cpu_seconds=20.0, watch=False)
-        assert isinstance(worker.ask(call, timeout=60.0).reply, Returned), "without the rule the layer works"
-        worker.tighten({"no_recurrent_layers": True})
-        replies = []
-        for index in range(4):
-            call = CallFunction(module="ruled", function="through", args=[index], cpu_seconds=20.0, watch=False)
-            replies.append(worker.ask(call, timeout=60.0).reply)
-        assert all(isinstance(r, Raised) and r.kind == "rule" for r in replies[:3]), replies
-        assert replies[3] == Returned(value=4, args=[], printed="")
     finally:
         worker.close()
 

@@ -21,7 +21,6 @@ from grader.sandbox.inside.protocol import (
     Request,
     Returned,
 )
-from grader.sandbox.inside.rules import TIGHTENABLE
 from grader.sandbox.outcome import Outcome, Status
 from grader.sandbox.worker_client import WorkerClient
 from grader.student import Call, Kept, same
@@ -38,8 +37,7 @@ def rule_set(rules: dict[str, bool]) -> frozenset[str]:
 
 
 def grading_order(rules: dict[str, dict[str, bool]], names: list[str]) -> list[str]:
-    """``names`` ordered so that each module's rules include those of the modules before it where they can: a
-    worker only ever takes rules on."""
+    """``names`` ordered so that modules of the same rules are graded one after another, by one worker."""
 
     def strictness(name: str) -> tuple[int, list[str]]:
         module_rules = rule_set(rules.get(name, {}))
@@ -50,9 +48,9 @@ def grading_order(rules: dict[str, dict[str, bool]], names: list[str]) -> list[s
 
 class SubmissionSession:
     """The workers of one submission, one alive at a time, each replaced whenever it hangs or dies. A rule is made
-    true for a worker's whole life, so a module with other rules needs another worker, unless the current one can
-    take them on (:data:`TIGHTENABLE`); graded from the fewest rules to the most (:func:`grading_order`), a full
-    submission needs two.
+    true when a worker starts, for its whole life, and never later (student code that ran in it could have
+    disarmed the rules' own machinery), so each rule set has a worker of its own: graded by rule set
+    (:func:`grading_order`), a full submission needs one worker per rule set its modules have.
 
     A module whose import hangs or kills the worker is remembered, so that its later calls fail at once instead of
     restarting the worker for each test; so is a function that ran out of time or ended the worker in
@@ -77,15 +75,10 @@ class SubmissionSession:
         """How many workers were retired: an object kept by an earlier worker is gone."""
 
     def worker_for(self, module: str) -> WorkerClient:
-        """The worker of ``module``'s rule set: the current one, after it took on the rules it lacks where it can
-        (:data:`TIGHTENABLE`), else a fresh one."""
+        """The worker of ``module``'s rule set: the current one if it has exactly those rules, else a fresh one."""
         wanted = self.rules.get(module, frozenset())
-        if self.worker is not None:
-            current = rule_set(self.worker.rules)
-            if current < wanted and wanted - current <= TIGHTENABLE:
-                self.worker.tighten({name: True for name in sorted(wanted - current)})
-            elif current != wanted:
-                self._retire()
+        if self.worker is not None and rule_set(self.worker.rules) != wanted:
+            self._retire()
         if self.worker is None:
             self.worker = WorkerClient(self.sources, {name: True for name in sorted(wanted)}, self.limits)
         return self.worker

@@ -18,7 +18,6 @@ from grader.sandbox.inside.protocol import (
     Request,
     Returned,
     Setup,
-    Tighten,
 )
 from grader.sandbox.outcome import Outcome, Status
 from grader.sandbox.zygote_client import ZYGOTES, SandboxError, ZygoteClient, drain
@@ -72,21 +71,6 @@ class WorkerClient:
         except (OSError, EOFError, TimeoutError, wire.WireError, protocol.ProtocolError) as error:
             self.kill()
             raise SandboxError(f"the worker did not start: {error}; its output: {self.printed()}") from None
-
-    def tighten(self, rules: dict[str, bool]) -> None:
-        """Take on ``rules`` as well (only :data:`~grader.sandbox.inside.rules.TIGHTENABLE` ones) for the rest of the
-        worker's life. A worker that does not confirm in time is killed: the next call starts a fresh one, which
-        has them from its start."""
-        self.rules = {**self.rules, **rules}
-        if not self.started:
-            return
-        assert self.pipes is not None
-        deadline = time.monotonic() + self.limits.startup_seconds
-        try:
-            protocol.send(self.pipes[0], Tighten(rules=rules), deadline)
-            protocol.receive(self.pipes[1], (Ready,), deadline)
-        except (OSError, EOFError, TimeoutError, wire.WireError, protocol.ProtocolError):
-            self.kill()
 
     def printed(self) -> str:
         """What the worker wrote to its stdout and stderr outside of calls, made safe and capped."""

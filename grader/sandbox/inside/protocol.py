@@ -8,8 +8,8 @@ grader's tests, not here.
 
 The grader and a worker: :class:`Setup` (the first message; answered :class:`Ready`), then any of
 :class:`Import`, :class:`CallFunction`, :class:`ReadConstant`, :class:`ReadParameters`, :class:`LoadParameters`
-and :class:`Forget`, each answered :class:`Returned` or :class:`Raised`, and :class:`Tighten`, answered
-:class:`Ready`.
+and :class:`Forget`, each answered :class:`Returned` or :class:`Raised`. A worker's rules are those of its
+:class:`Setup`, for its whole life: nothing asks it to take more on once student code has run in it.
 
 Objects of the student's (a model, an optimizer) never cross: a call can *keep* what it returns in the worker under
 a number the grader chooses, and later requests name that number (a method's ``target``, an argument of
@@ -53,14 +53,6 @@ class Setup:
 @dataclass(frozen=True)
 class Import:
     module: str
-
-
-@dataclass(frozen=True)
-class Tighten:
-    """Take on more rules, for the rest of the worker's life (only those of ``rules.TIGHTENABLE``); answered
-    :class:`Ready`."""
-
-    rules: dict[str, bool]
 
 
 @dataclass(frozen=True)
@@ -182,7 +174,7 @@ class ZygoteReady:
 Request = Import | CallFunction | ReadConstant | ReadParameters | LoadParameters | Forget
 """What the grader asks of a worker once it is set up, each answered :class:`Returned` or :class:`Raised`."""
 REQUESTS = typing.get_args(Request)
-Message = Setup | Tighten | Request | Ready | Returned | Raised
+Message = Setup | Request | Ready | Returned | Raised
 Control = Fork | Forked | Retire | Reap | Reaped | ZygoteReady
 KNOWN: dict[str, type] = {cls.__name__: cls for cls in typing.get_args(Message) + typing.get_args(Control)}
 

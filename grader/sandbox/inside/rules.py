@@ -32,8 +32,11 @@ the process, and nothing is left for student code to find and turn back on.
 Under both recurrent rules, torch's own recurrent layers and cells written in Python
 (``torch._decomp.decompositions.gru_impl``, the quantizable LSTM), which the dispatcher never sees, get the
 refusal's code in place, so every reference to them raises; under ``no_recurrent_layers`` the layers only
-(``gru_impl``, ``one_layer_lstm``, the quantizable ``_LSTMLayer`` and ``LSTM``), not the cells. So both rules can
-also be taken on by a worker in which unruled modules already ran (:data:`TIGHTENABLE`).
+(``gru_impl``, ``one_layer_lstm``, the quantizable ``_LSTMLayer`` and ``LSTM``), not the cells.
+
+Every rule is made true when a worker starts, never later: student code that ran before could have replaced
+:func:`enforce` itself, torch's dispatcher registration or the targets, so a worker never takes a rule on after
+student code ran in it, and a module with other rules gets a fresh worker.
 
 What this cannot stop: native code calling into libtorch directly (``ctypes``), and a Python reimplementation
 in a torch module loaded only after the worker started: the static check (:mod:`grader.rules`) refuses both by
@@ -248,16 +251,10 @@ def lock_autograd_off(targets: Targets) -> None:
     replace_everywhere(targets.switch_holders, replacements)
 
 
-TIGHTENABLE = frozenset({"no_recurrent_modules", "no_recurrent_layers"})
-"""Rules a worker may take on after student code ran in it: whatever that code kept of torch's recurrent operators
-still leads to the dispatcher, and its Python layers and cells are disarmed in place. ``no_autograd`` is not one: a
-switch of gradient mode kept in a tuple by earlier code could not be replaced, so it holds only from a worker's
-start."""
-
-
 def enforce(rules: dict[str, bool], targets: Targets) -> None:
-    """Make ``rules`` true in this process (before student code runs, or for :data:`TIGHTENABLE` rules, after);
-    of the two recurrent rules, ``no_recurrent_modules`` refuses all that ``no_recurrent_layers`` does and more."""
+    """Make ``rules`` true in this process, before any student code runs in it (code that ran first could have
+    replaced this very function, or the dispatcher's registration it uses); of the two recurrent rules,
+    ``no_recurrent_modules`` refuses all that ``no_recurrent_layers`` does and more."""
     if rules.get("no_recurrent_modules"):
         forbid_recurrent_ops(targets, cells=True)
     elif rules.get("no_recurrent_layers"):
