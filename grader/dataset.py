@@ -3,8 +3,10 @@
 The file is the course's: a CSV whose first column is an example's input and second its label. Each example goes to
 the test part when a hash of the course's secret and its input falls below ``test_fraction``: the split is the same
 on every run and for every student of the course, a new seed draws a new one, and no test input is ever a training
-input (duplicates go to the same side). Tests send the training part into the sandbox with its labels and the test
-part without: :attr:`Dataset.test_labels` is read only here, in the grader's process.
+input (duplicates go to the same side). Each part is in an order drawn by the secret too, never the file's (sorted
+by label, it would tell a model the labels of names sent in that order). Tests send the training part into the
+sandbox with its labels and the test part without: :attr:`Dataset.test_labels` is read only here, in the grader's
+process.
 """
 
 from __future__ import annotations
@@ -33,10 +35,15 @@ class Dataset:
     test_labels: tuple[int, ...]
 
 
+def draw(secret: str, purpose: str, item: str) -> int:
+    """A number in [0, 2^64) that ``secret`` draws for ``item``, for ``purpose``."""
+    digest = hashlib.blake2b(f"{secret}\0{purpose}\0{item}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big")
+
+
 def held_out(secret: str, item: str, fraction: float) -> bool:
     """Whether ``item`` is in the test part of the split that ``secret`` draws."""
-    digest = hashlib.blake2b(f"{secret}\0{item}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big") < fraction * 2**64
+    return draw(secret, "split", item) < fraction * 2**64
 
 
 def read_rows(path: Path) -> list[tuple[str, str]]:
@@ -63,8 +70,9 @@ def load(folder: Path, spec: DatasetSpec, secret: str) -> Dataset:
     rows = read_rows(path)
     classes = tuple(sorted({label for _, label in rows}))
     index = {label: i for i, label in enumerate(classes)}
-    train = [(x, index[y]) for x, y in rows if not held_out(secret, x, spec.test_fraction)]
-    test = [(x, index[y]) for x, y in rows if held_out(secret, x, spec.test_fraction)]
+    shuffled = sorted(rows, key=lambda row: (draw(secret, "order", row[0]), row))
+    train = [(x, index[y]) for x, y in shuffled if not held_out(secret, x, spec.test_fraction)]
+    test = [(x, index[y]) for x, y in shuffled if held_out(secret, x, spec.test_fraction)]
     if not train or not test:
         raise SpecError(f"{path}: the split left one part empty; change [dataset] test_fraction")
     return Dataset(

@@ -37,7 +37,7 @@ def one_module(folder: Path) -> Path:
     return folder
 
 
-def test_one_module_scores_10_of_60_on_gradescope(tmp_path: Path):
+def test_one_module_scores_10_of_70_on_gradescope(tmp_path: Path):
     out = tmp_path / "results.json"
     run = grader("run", str(one_module(tmp_path / "s")), "--format", "gradescope", "-o", str(out))
     assert run.returncode == 0, run.stderr
@@ -45,11 +45,11 @@ def test_one_module_scores_10_of_60_on_gradescope(tmp_path: Path):
     assert results["score"] == 10
     assert sum(t["max_score"] for t in results["tests"]) == pytest.approx(COURSE_POINTS)
     missing = [t for t in results["tests"] if "was not handed in" in t.get("output", "")]
-    assert len(missing) == 5 and all(t["score"] == 0 for t in missing)
+    assert len(missing) == 6 and all(t["score"] == 0 for t in missing)
     assert "bptt.py was not handed in (nor bptt.ipynb)" in json.dumps(results)
 
 
-def test_one_module_scores_10_of_60_in_the_csv_and_the_summary(tmp_path: Path):
+def test_one_module_scores_10_of_70_in_the_csv_and_the_summary(tmp_path: Path):
     one_module(tmp_path / "class" / "alice")
     db, summary, grades = tmp_path / "gb.sqlite", tmp_path / "summary.html", tmp_path / "grades.csv"
     run = grader("batch", str(tmp_path / "class"), "--db", str(db), "--jobs", "1", "--summary", str(summary))
@@ -58,7 +58,7 @@ def test_one_module_scores_10_of_60_in_the_csv_and_the_summary(tmp_path: Path):
     (row,) = csv.DictReader(grades.open())
     assert (float(row["total"]), float(row["max"]), row["status"]) == (10, COURSE_POINTS, "graded"), row
     assert float(row["bptt"]) == 0
-    assert "16.7%" in summary.read_text(), "the mean score is 10 of 60"
+    assert "14.3%" in summary.read_text(), "the mean score is 10 of 70"
 
 
 def test_a_misspelt_assignment_stops_the_batch_before_anyone_is_graded(tmp_path: Path):

@@ -247,7 +247,7 @@ def test_run_autograder_gives_the_reference_full_marks(autograder, tmp_path):
     for name in ASSIGNMENTS:
         shutil.copy(ROOT / "reference" / f"{name}.py", root / "submission")
     results = run_autograder(root)
-    assert results["score"] == 60 == pytest.approx(sum(t["max_score"] for t in results["tests"]))
+    assert results["score"] == 70 == pytest.approx(sum(t["max_score"] for t in results["tests"]))
     assert all(t["status"] == "passed" and t["score"] == t["max_score"] for t in results["tests"])
-    assert results["extra_data"]["max_score"] == 60 and results["execution_time"] > 0
+    assert results["extra_data"]["max_score"] == 70 and results["execution_time"] > 0
     assert {t["visibility"] for t in results["tests"]} == {"after_due_date"}, "hidden tests default to after_due_date"

@@ -110,3 +110,25 @@ def test_the_bundle_ships_the_training_names_and_no_held_out_one(course: Course,
     held_out = [name for name in data.test_inputs if f"\n{name}," in every_file]
     assert held_out == []
     assert not (out / "assignments" / "name_classifier" / "data" / "names.csv").exists()
+
+
+def test_the_quality_test_says_what_the_loss_curve_shows():
+    """A poor accuracy comes with what the student's own losses and predictions say, in their words."""
+    import math
+
+    import torch
+
+    from grader.student import import_module_from
+
+    hidden = import_module_from(FOLDER / "tests" / "hidden" / "test_name_classifier_hidden.py")
+    classes = ("Arabic", "Czech", "Dutch")
+    spread = torch.tensor([0, 1, 2, 1])
+    flat = hidden.what_the_curve_says([math.log(3)] * 100, spread, classes)
+    assert "stayed near ln C = 1.10" in flat and "did not learn" in flat
+    rising = hidden.what_the_curve_says([1.0] * 50 + [3.0] * 50, spread, classes)
+    assert "grew from 1.00 to 3.00" in rising
+    broken = hidden.what_the_curve_says([1.0, 0.9, float("nan"), 0.8], spread, classes)
+    assert "not a finite number from step 3 on" in broken
+    one_answer = hidden.what_the_curve_says([1.0] * 30 + [0.5] * 70, torch.tensor([2, 2, 2]), classes)
+    assert one_answer == "Every held-out name was predicted Dutch"
+    assert hidden.what_the_curve_says([1.0] * 30 + [0.5] * 70, spread, classes) == ""

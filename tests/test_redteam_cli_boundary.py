@@ -299,7 +299,7 @@ def test_an_attacker_graded_first_cannot_touch_the_students_after_it(tmp_path: P
         alone = graded_alone[VICTIMS[0] if student in VICTIMS else student]
         assert rows[student]["status"] == "graded", (student, rows[student]["reason"])
         assert scores(rows[student]) == pytest.approx(alone), student
-        assert alone["total"] == alone["max"] == 70, student
+        assert (alone["total"], alone["max"]) == (60, 70), student  # six references of the seven modules
     attacker = (feedback / "a_attacker.md").read_text(encoding="utf-8")
     assert "attempts at import" in attacker and "attempts in a call" in attacker, "the attacker's code never ran"
     seen = witnessed((feedback / "e_witness.md").read_text(encoding="utf-8"))

@@ -182,16 +182,18 @@ def test_the_trained_model_tells_held_out_names_apart(grade, dataset, case_seed)
     losses = []
     for _ in range(STEPS):
         names, labels = some_names(dataset, rng, BATCH)
-        losses.append(grade.call("train_step", model, optimizer, *one_hot(names), labels))
+        losses.append(as_number(grade.call("train_step", model, optimizer, *one_hot(names), labels)))
+    order = torch.randperm(len(dataset.test_inputs), generator=rng).tolist()  # an order that says nothing
+    held_out = [dataset.test_inputs[i] for i in order]
     predictions = []
-    for start in range(0, len(dataset.test_inputs), PREDICT_CHUNK):
-        names = list(dataset.test_inputs[start : start + PREDICT_CHUNK])
+    for start in range(0, len(held_out), PREDICT_CHUNK):
+        names = held_out[start : start + PREDICT_CHUNK]
         log_probs = grade.method(model, "forward", *one_hot(names))
         shape = tuple(log_probs.shape) if isinstance(log_probs, torch.Tensor) else type(log_probs).__name__
         assert shape == (len(names), C), f"forward should return log-probabilities ({len(names)}, {C}), got {shape}"
         predictions.append(torch.nan_to_num(log_probs.float(), nan=-math.inf).argmax(dim=1))
     predicted = torch.cat(predictions)
-    truth = torch.tensor(dataset.test_labels)
+    truth = torch.tensor([dataset.test_labels[i] for i in order])
     accuracy = float((predicted == truth).float().mean())
     baseline = float(torch.bincount(truth).max()) / len(truth)
     why = what_the_curve_says(losses, predicted, dataset.classes)
