@@ -45,7 +45,7 @@ def import_torch_cpu() -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--seeds", type=int, default=20)
     args = parser.parse_args()
     course = default_course()
     torch_cpu = statistics.median(import_torch_cpu() for _ in range(3))

@@ -24,7 +24,7 @@ from grader import exits
 from grader.options import course_option, load_course
 from grader.spec import Course, QualitySpec, SpecError
 
-SPREADS = 3.0
+SPREADS = 4.0
 """How many standard deviations below the reference's mean full marks begin."""
 BEGIN = "# BEGIN grader calibrate: written by `grader calibrate {name}`; do not edit by hand, run it again"
 END = "# END grader calibrate"
@@ -93,7 +93,7 @@ def written(text: str, name: str, qualities: dict[str, QualitySpec]) -> str:
 
 @click.command()
 @click.argument("assignment")
-@click.option("--seeds", type=click.IntRange(min=2), default=5, show_default=True, help="Trainings of the reference.")
+@click.option("--seeds", type=click.IntRange(min=2), default=20, show_default=True, help="Trainings of the reference.")
 @course_option
 def calibrate(assignment: str, seeds: int, course: Path | None) -> None:
     """Train the reference with several seeds through the assignment's hidden tests and write the thresholds of each

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from grader import dataset
-from grader.calibrate import BEGIN, END, thresholds, written
+from grader.calibrate import BEGIN, END, SPREADS, thresholds, written
 from grader.cli import main
 from grader.feedback import GradingFailure
 from grader.release.bundle import write_bundle
@@ -83,7 +83,7 @@ def test_partial_credit_reaches_the_score(course: Course, monkeypatch):
 
 def test_the_calibrated_block_is_rewritten_in_place_and_nothing_else_moves():
     spec = thresholds([0.30, 0.32, 0.34], [0.08, 0.08, 0.08])
-    assert spec.full_at == pytest.approx(min(0.32 - 3 * 0.02, 0.30)) and spec.zero_at == 0.08
+    assert spec.full_at == pytest.approx(min(0.32 - SPREADS * 0.02, 0.30)) and spec.zero_at == 0.08
     text = 'name = "x"\n\n[[tasks]]\nid = "q"\n'
     once = written(text, "x", {"accuracy": spec})
     twice = written(once, "x", {"accuracy": spec.model_copy(update={"full_at": 0.25})})
