@@ -36,7 +36,7 @@ student who hands none of it in costs the grader nothing for it."""
 def make_class(folder: Path, n: int) -> None:
     """n students: a quarter starters, a quarter with one catalogued mistake, one hanging, the rest correct."""
     course = default_course()
-    mistakes = sorted(MISTAKES.glob("*/*.py"))
+    mistakes = sorted(p for p in MISTAKES.glob("*/*.py") if p.stem in MODULES)
     for i in range(n):
         student = folder / f"student{i:03d}"
         student.mkdir()
