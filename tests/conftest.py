@@ -7,6 +7,7 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
+import torch
 
 from grader.spec import Course, default_course
 from grader.student import import_module_from
@@ -14,6 +15,8 @@ from grader.student import import_module_from
 ROOT = Path(__file__).resolve().parent.parent
 GRADER = [sys.executable, "-m", "grader"]
 """The grader's command line, run as a student or an instructor would."""
+
+torch.set_num_threads(1)  # as the grader's own processes run (engine, validate, calibrate); xdist runs two of these
 
 
 @pytest.fixture(scope="session")

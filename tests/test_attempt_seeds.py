@@ -16,7 +16,7 @@ SUBMISSIONS = ROOT / "tests" / "submissions"
 HONEST = sorted([*SUBMISSIONS.glob("alternative/*.py"), *SUBMISSIONS.glob("stable/*.py")])
 """Correct code written otherwise: other formulas, other orders of summation, other stable exponentials."""
 ATTEMPTS = 12
-TRAINED_ATTEMPTS = 4
+TRAINED_ATTEMPTS = 3
 """For an assignment that trains a model (seconds an attempt): its quality test's spread over seeds is measured by
 grader calibrate over 20 trainings of the reference, so fewer attempts here."""
 
