@@ -71,8 +71,10 @@ def load(folder: Path, spec: DatasetSpec, secret: str) -> Dataset:
     classes = tuple(sorted({label for _, label in rows}))
     index = {label: i for i, label in enumerate(classes)}
     shuffled = sorted(rows, key=lambda row: (draw(secret, "order", row[0]), row))
-    train = [(x, index[y]) for x, y in shuffled if not held_out(secret, x, spec.test_fraction)]
-    test = [(x, index[y]) for x, y in shuffled if held_out(secret, x, spec.test_fraction)]
+    train: list[tuple[str, int]] = []
+    test: list[tuple[str, int]] = []
+    for x, y in shuffled:
+        (test if held_out(secret, x, spec.test_fraction) else train).append((x, index[y]))
     if not train or not test:
         raise SpecError(f"{path}: the split left one part empty; change [dataset] test_fraction")
     return Dataset(

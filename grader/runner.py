@@ -260,7 +260,7 @@ def grade_assignment(
         diagnoser,
         parameters=parameters,
         folder=assignment.folder,
-        split_secret=split_secret or str(seed),
+        split_secret=split_secret,
         measured=measured,
     )
     limit = time_limit or assignment.spec.time_limit

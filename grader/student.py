@@ -243,8 +243,8 @@ class LocalStudent:
 
     def method(self, target: Kept, name: str, *args: Any, seed: int | None = None) -> Call:
         owner = self._object(target)
-        if not callable(getattr(type(owner), name, None)):
-            raise GradingFailure(Feedback(kind="missing", message=f"{type(owner).__name__} has no method {name}"))
+        if (problem := models.no_method(owner, name)) is not None:
+            raise GradingFailure(Feedback(kind="missing", message=problem))
         return self._run(getattr(owner, name), f"{target.made_by}.{name}", args, False, False, seed)
 
     def _model(self, model: Kept) -> torch.nn.Module:

@@ -1,11 +1,18 @@
-"""A kept model's parameters, read and loaded: the same code in the worker (for a student's model) and in the
-grader's own process (for the reference's and the mutants', which are ours)."""
+"""Kept objects' methods and a kept model's parameters, read and loaded: the same code in the worker (for a
+student's objects) and in the grader's own process (for the reference's and the mutants', which are ours)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import torch
+
+
+def no_method(owner: Any, name: str) -> str | None:
+    """Why ``owner`` has no method ``name`` to call (its class defines none), or None."""
+    if not callable(getattr(type(owner), name, None)):
+        return f"{type(owner).__name__} has no method {name}"
+    return None
 
 
 def problem(model: Any) -> str | None:

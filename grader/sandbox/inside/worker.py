@@ -162,10 +162,9 @@ class WorkerServer:
         owner, failed = self.object(request.target, request.function)
         if failed is not None:
             return None, "", failed
-        method = getattr(type(owner), request.function, None)
-        if not callable(method):
-            return None, "", self.failure("missing", f"{type(owner).__name__} has no method {request.function}")
-        return getattr(owner, request.function), self.file_of(method), None
+        if (problem := models.no_method(owner, request.function)) is not None:
+            return None, "", self.failure("missing", problem)
+        return getattr(owner, request.function), self.file_of(getattr(type(owner), request.function)), None
 
     def call(self, request: CallFunction) -> Returned | Raised:
         fn, filename, failed = self.callee(request)
@@ -202,8 +201,10 @@ class WorkerServer:
             return self.classify(error, request.function, filename)
         if request.keep is not None:
             self.kept[request.keep], value = value, None
+        if not request.watch:
+            return Returned(value=wire.export(value), args=[], printed="")
         watched = [None if str(i) in request.kept else wire.export(a) for i, a in enumerate(args)]
-        return Returned(value=wire.export(value), args=watched if request.watch else [], printed="")
+        return Returned(value=wire.export(value), args=watched, printed="")
 
     def parameters(self, request: ReadParameters | LoadParameters) -> Returned | Raised:
         """Read a kept module's parameters, or load tensors into them (:mod:`~grader.sandbox.inside.models`)."""
