@@ -11,7 +11,6 @@ student's code did wrong (missing, failed to import, raised, ran out of time).
 from __future__ import annotations
 
 import contextlib
-import copy
 import importlib.util
 import itertools
 import random
@@ -26,6 +25,7 @@ from typing import Any, Protocol
 import torch
 
 from grader.feedback import Feedback, GradingFailure
+from grader.reference_results import clone
 from grader.sandbox.inside import models
 
 
@@ -57,9 +57,7 @@ class Student(Protocol):
         test before are dropped."""
         ...
 
-    def call(
-        self, function: str, *args: Any, watch: bool = False, keep: bool = False, seed: int | None = None
-    ) -> Call:
+    def call(self, function: str, *args: Any, watch: bool = False, keep: bool = False, seed: int | None = None) -> Call:
         """Call ``function`` positionally (an argument may be a :class:`Kept`); raise :class:`GradingFailure` when
         the student's code fails. ``watch``: also tell which arguments the call modified in place; ``keep``: keep
         the result, whose value is then a :class:`Kept`; ``seed``: seed torch's and Python's generators first."""
@@ -100,7 +98,7 @@ def same(a: Any, b: Any) -> bool:
 
 def call_and_watch(fn: Any, args: tuple[Any, ...]) -> Call:
     """Call ``fn(*args)`` and report which arguments it modified in place."""
-    before = copy.deepcopy(args)
+    before = clone(args)
     value = fn(*args)
     return Call(value=value, mutated=[i for i, (a, b) in enumerate(zip(args, before, strict=True)) if not same(a, b)])
 
@@ -221,7 +219,7 @@ class LocalStudent:
         """``fn`` on copies of the plain arguments and the kept objects themselves, as a sandboxed student gets
         them: the test module's values serve every submission the process grades, and one submission's in-place
         changes must not reach the next."""
-        copies = copy.deepcopy([None if isinstance(a, Kept) else a for a in args])
+        copies = clone([None if isinstance(a, Kept) else a for a in args])
         given = tuple(self._object(a) if isinstance(a, Kept) else c for a, c in zip(args, copies, strict=True))
         try:
             with seeded(seed):
@@ -236,9 +234,7 @@ class LocalStudent:
             return Call(value=Kept(handle, name), mutated=call.mutated)
         return call
 
-    def call(
-        self, function: str, *args: Any, watch: bool = False, keep: bool = False, seed: int | None = None
-    ) -> Call:
+    def call(self, function: str, *args: Any, watch: bool = False, keep: bool = False, seed: int | None = None) -> Call:
         return self._run(self._lookup(function), function, args, watch, keep, seed)
 
     def method(self, target: Kept, name: str, *args: Any, seed: int | None = None) -> Call:

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import torch
 
-from grader.reference_results import ReferenceResults, digest
+from grader.reference_results import ReferenceResults, clone, digest
 
 
 def counting_module(function: Any) -> tuple[types.ModuleType, list[tuple[Any, ...]]]:
@@ -116,3 +116,30 @@ def test_uncacheable_arguments_are_computed_every_time():
     for _ in range(2):
         results.call(module, "f", (torch.ones(1), object()))
     assert len(calls) == 2 and not results.entries
+
+
+def test_a_copy_is_what_deepcopy_makes_of_tensors_and_their_containers():
+    leaf = torch.ones(2, 3, requires_grad=True)
+    plain = torch.arange(4)
+    shared = torch.zeros(2)
+    args = (leaf, [plain, {"a": shared, "b": shared}], 3, "x", None)
+    copied = clone(args)
+    assert type(copied) is tuple and type(copied[1]) is list and type(copied[1][1]) is dict
+    assert copied[0].is_leaf and copied[0].requires_grad and copied[0].grad_fn is None
+    assert not copied[1][0].requires_grad and torch.equal(copied[1][0], plain)
+    assert copied[1][1]["a"] is copied[1][1]["b"]  # one tensor met twice is one copy, as with deepcopy
+    for original, copy in ((leaf, copied[0]), (plain, copied[1][0]), (shared, copied[1][1]["a"])):
+        assert copy.data_ptr() != original.data_ptr()
+    copied[1][0].add_(1)
+    assert torch.equal(plain, torch.arange(4))
+
+
+def test_anything_else_in_a_copy_is_deep_copied():
+    class Box:
+        def __init__(self) -> None:
+            self.tensor = torch.ones(1)
+
+    box = Box()
+    copied = clone([box, torch.nn.Parameter(torch.ones(2))])
+    assert copied[0] is not box and copied[0].tensor.data_ptr() != box.tensor.data_ptr()
+    assert type(copied[1]) is torch.nn.Parameter
