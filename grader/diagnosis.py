@@ -7,20 +7,27 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from types import ModuleType
+from types import FunctionType, ModuleType
 from typing import Any
 
 import torch
 
 from grader.checks import Tolerance, check_outputs, elementwise_close
 from grader.feedback import Feedback, GradingFailure
-from grader.mistakes import Catalogue, Mistake, build_mutant, load_catalogue
+from grader.mistakes import Catalogue, Mistake, build_mutant, changed_functions, load_catalogue
 from grader.reference_results import RESULTS, digest
 from grader.spec import Assignment
 
 DIAGNOSED_KINDS = ("value", "shape", "nonfinite", "type", "exception")
+
+
+def nameable(feedback: Feedback) -> bool:
+    """Whether a catalogued mistake can explain this failure: a wrong value, shape or type, or a named exception."""
+    if feedback.kind == "exception":
+        return feedback.exception is not None
+    return feedback.kind in DIAGNOSED_KINDS
 
 
 def certainly_differ(got: Any, expected: Any, tolerance: Tolerance) -> bool:
@@ -65,6 +72,8 @@ class Diagnoser:
         self.reference = reference
         self.catalogue = catalogue
         self.mutants: dict[str, ModuleType] = {}
+        self.changed: dict[str, frozenset[str]] = {}
+        """The functions each mutant computes differently from the reference (:func:`changed_functions`)."""
         self.differs: dict[tuple[str, tuple[str, bytes, bytes]], bool] = {}
         """Whether a mutant's result differs from the expected one, by mistake and case."""
 
@@ -72,6 +81,20 @@ class Diagnoser:
         if mistake.id not in self.mutants:
             self.mutants[mistake.id] = build_mutant(self.reference, mistake)
         return self.mutants[mistake.id]
+
+    @functools.cached_property
+    def pristine(self) -> ModuleType:
+        """The reference built as a mutant is, making no mistake: what the mutants are compared with."""
+        return build_mutant(self.reference, Mistake(id="reference", mistake="", right=""))
+
+    def changes(self, mistake: Mistake, function: str) -> bool:
+        """Whether ``mistake``'s mutant may compute ``function`` differently from the reference (one that does not
+        gives the expected result, which the student's wrong one cannot match: it need not run). Anything but a plain
+        function (a class) is taken to be changed."""
+        mutant = self.mutant(mistake)
+        if mistake.id not in self.changed:
+            self.changed[mistake.id] = changed_functions(mutant, self.pristine)
+        return function in self.changed[mistake.id] or not isinstance(getattr(mutant, function, None), FunctionType)
 
     def matches(
         self,
@@ -93,10 +116,12 @@ class Diagnoser:
         def result(mutant: ModuleType) -> Any:
             return RESULTS.call_with(mutant, function, args, fingerprint)
 
-        return self._matching(function, result, case, outputs, tolerance, expected, got, raised)
+        mistakes = [m for m in self.catalogue.mistakes.values() if self.changes(m, function)]
+        return self._matching(mistakes, function, result, case, outputs, tolerance, expected, got, raised)
 
     def _matching(
         self,
+        mistakes: Iterable[Mistake],
         function: str,
         result: Callable[[ModuleType], Any],
         case: tuple[Any, ...] | None,
@@ -106,8 +131,8 @@ class Diagnoser:
         got: Any,
         raised: str | None,
     ) -> list[Mistake]:
-        """:meth:`matches`, each mutant's result being ``result(mutant)``; ``case``: what a mutant's differing from
-        ``expected`` is remembered by (None: not remembered)."""
+        """:meth:`matches` among ``mistakes``, each mutant's result being ``result(mutant)``; ``case``: what a mutant's
+        differing from ``expected`` is remembered by (None: not remembered)."""
 
         def same(a: Any, b: Any) -> bool:
             if certainly_differ(a, b, tolerance):  # most mutants: decided without building a failure's feedback
@@ -119,7 +144,8 @@ class Diagnoser:
             return True
 
         found: list[tuple[float, int, Mistake]] = []
-        for order, mistake in enumerate(self.catalogue.mistakes.values()):
+        order = {mistake.id: i for i, mistake in enumerate(self.catalogue.mistakes.values())}
+        for mistake in mistakes:
             mutant = self.mutant(mistake)
             if not hasattr(mutant, function):
                 continue
@@ -129,7 +155,7 @@ class Diagnoser:
                 # a scenario's mutant raises inside a LocalStudent, which says what it raised
                 name = error.feedback.exception if isinstance(error, GradingFailure) else type(error).__name__
                 if raised is not None and name == raised:
-                    found.append((0.0, order, mistake))
+                    found.append((0.0, order[mistake.id], mistake))
                 continue
             if raised is not None:
                 continue
@@ -141,7 +167,8 @@ class Diagnoser:
                     self.differs[key] = differs
             if differs and same(got, out):
                 gap = distance(got, out)
-                found.append((0.0 if gap <= tolerance.atol else gap, order, mistake))  # ties: catalogue order
+                gap = 0.0 if gap <= tolerance.atol else gap
+                found.append((gap, order[mistake.id], mistake))  # ties: catalogue order
         return [mistake for *_, mistake in sorted(found, key=lambda item: item[:2])]
 
     def diagnose_scenario(
@@ -161,9 +188,21 @@ class Diagnoser:
         def result(mutant: ModuleType) -> Any:
             return RESULTS.remember((mutant, "scenario", function, *case), lambda: run(mutant))
 
-        return self._named(feedback, function, lambda raised: self._matching(
-            function, result, ("scenario", *case), outputs, tolerance, expected, got, raised
-        ))
+        return self._named(
+            feedback,
+            function,
+            lambda raised: self._matching(
+                self.catalogue.mistakes.values(),
+                function,
+                result,
+                ("scenario", *case),
+                outputs,
+                tolerance,
+                expected,
+                got,
+                raised,
+            ),
+        )
 
     def diagnose(
         self,
@@ -180,15 +219,11 @@ class Diagnoser:
             feedback, function, lambda raised: self.matches(function, args, outputs, tolerance, expected, got, raised)
         )
 
-    def _named(
-        self, feedback: Feedback, function: str, matching: Callable[[str | None], list[Mistake]]
-    ) -> Feedback:
+    def _named(self, feedback: Feedback, function: str, matching: Callable[[str | None], list[Mistake]]) -> Feedback:
         """``feedback`` with the mistakes ``matching(raised)`` finds, or unchanged when none does."""
-        if feedback.kind not in DIAGNOSED_KINDS:
+        if not nameable(feedback):
             return feedback
         raised = feedback.exception if feedback.kind == "exception" else None
-        if feedback.kind == "exception" and raised is None:
-            return feedback
         found = matching(raised)
         if not found:
             return feedback

@@ -115,6 +115,59 @@ def build_mutant(reference: Path, mistake: Mistake) -> types.ModuleType:
     return module
 
 
+SCALARS = (type(None), bool, int, float, complex, str, bytes)
+
+
+def code_key(code: types.CodeType) -> tuple[Any, ...]:
+    """What a function's code does, without where it stands (file, lines): its bytecode, names and constants, each
+    constant with its type (``1`` is not ``1.0``), nested functions alike."""
+    consts = tuple(
+        code_key(c) if isinstance(c, types.CodeType) else (type(c).__qualname__, repr(c)) for c in code.co_consts
+    )
+    names = code.co_names, code.co_varnames, code.co_freevars, code.co_cellvars
+    return code.co_code, code.co_exceptiontable, names, consts
+
+
+def value_key(value: Any) -> Any:
+    """A comparable form of a global the mutant's module made itself: scalars, tuples of them and functions without a
+    closure; None for the rest (a class, a tensor, an object: never taken to be unchanged)."""
+    if type(value) in SCALARS or (type(value) is tuple and all(type(v) in SCALARS for v in value)):
+        return (type(value).__qualname__, repr(value))
+    if isinstance(value, types.FunctionType) and value.__closure__ is None:
+        return code_key(value.__code__), repr(value.__defaults__), repr(value.__kwdefaults__)
+    return None
+
+
+def same_global(a: Any, b: Any) -> bool:
+    """Whether two modules' values of one global are the same (one object, as an import is) or equal by
+    :func:`value_key`."""
+    return a is b or (value_key(a) is not None and value_key(a) == value_key(b))
+
+
+def names_used(code: types.CodeType) -> set[str]:
+    """The global and attribute names ``code`` and the functions nested in it mention."""
+    names = set(code.co_names)
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            names |= names_used(const)
+    return names
+
+
+def changed_functions(mutant: types.ModuleType, reference: types.ModuleType) -> frozenset[str]:
+    """The mutant's functions whose result may differ from the reference's: those whose code differs, and those
+    that use, however indirectly, a global that differs or cannot be compared. Any other function computes what the
+    reference's does."""
+    ours, theirs = vars(mutant), vars(reference)
+    differing = {name for name in ours.keys() | theirs.keys() if name not in ours or name not in theirs}
+    differing |= {name for name in ours.keys() & theirs.keys() if not same_global(ours[name], theirs[name])}
+    functions = {name: value for name, value in ours.items() if isinstance(value, types.FunctionType)}
+    uses = {name: names_used(function.__code__) for name, function in functions.items()}
+    changed = {name for name in functions if name in differing}
+    while more := {name for name in functions.keys() - changed if uses[name] & (differing | changed)}:
+        changed |= more
+    return frozenset(changed)
+
+
 def load_catalogue(path: Path) -> Catalogue | None:
     """The ``catalogue`` of an assignment's ``mistakes.py``, or None where there is none."""
     if not path.is_file():

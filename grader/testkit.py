@@ -32,6 +32,7 @@ change them.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -43,7 +44,7 @@ import torch
 
 from grader import dataset
 from grader.checks import Tolerance, check_result, fail
-from grader.diagnosis import Diagnoser
+from grader.diagnosis import Diagnoser, nameable
 from grader.feedback import Feedback, GradingFailure
 from grader.reference_results import RESULTS
 from grader.signatures import Parameters
@@ -201,21 +202,30 @@ class Grade:
             raise CourseError(f"the reference's {function} raised {type(error).__name__}: {error}") from error
 
     def _checked(
-        self, function: str, args: tuple[Any, ...], expected: Any, tolerance: Tolerance | None, watch: bool = False
+        self,
+        function: str,
+        args: tuple[Any, ...],
+        expected: Callable[[], Any] | None,
+        tolerance: Tolerance | None,
+        watch: bool = False,
     ) -> Call:
-        """Call the student and check the result against ``expected`` (unless it is ``UNCHECKED``); a failure is
-        annotated and, where the catalogue knows the mistake, named. ``watch``: see which arguments the call changed."""
+        """Call the student and check the result against ``expected()`` (None: not checked); a failure is annotated
+        and, where the catalogue knows the mistake, named. ``expected`` is asked for only once the student's code has
+        returned, or failed in a way the catalogue can name: a starter's ``NotImplementedError`` or a timeout costs
+        no run of the reference. ``watch``: see which arguments the call changed."""
+        self._known(function)
         tolerance = tolerance or self.tolerance(args)
         outputs = self.spec.functions[function].outputs
+        wanted = functools.cache(expected) if expected is not None else None
         got = None
         try:
             call = self._call_student(function, args, watch)
             got = call.value
-            if expected is not UNCHECKED:
-                check_result(outputs, got, expected, tolerance)
+            if wanted is not None:
+                check_result(outputs, got, wanted(), tolerance)
         except GradingFailure as failure:
-            if self.diagnoser is not None and expected is not UNCHECKED:
-                failure.feedback = self._diagnosed(failure.feedback, function, args, outputs, tolerance, expected, got)
+            if self.diagnoser is not None and wanted is not None and nameable(failure.feedback):
+                failure.feedback = self._diagnosed(failure.feedback, function, args, outputs, tolerance, wanted(), got)
             raise self._annotate(failure, function, args) from None
         return call
 
@@ -230,16 +240,16 @@ class Grade:
 
     def expect(self, function: str, *args: Any, expected: Any, tolerance: Tolerance | None = None) -> Any:
         """Check the student's ``function(*args)`` against ``expected``; return the student's result."""
-        return self._checked(function, args, expected, tolerance).value
+        return self._checked(function, args, lambda: expected, tolerance).value
 
     def compare(self, function: str, *args: Any, tolerance: Tolerance | None = None) -> Any:
         """Check the student's ``function(*args)`` against the reference's; return the student's result."""
-        return self.expect(function, *args, expected=self.expected(function, *args), tolerance=tolerance)
+        return self._checked(function, args, lambda: self.expected(function, *args), tolerance).value
 
     def check_unchanged(self, function: str, *args: Any, tolerance: Tolerance | None = None) -> Any:
         """Check that ``function(*args)`` is right (against the reference, when present) and leaves every
         argument as it was; return the student's result."""
-        expected = self.expected(function, *args) if self.reference is not None else UNCHECKED
+        expected = (lambda: self.expected(function, *args)) if self.reference is not None else None
         call = self._checked(function, args, expected, tolerance, watch=True)
         if call.mutated:
             names = self._parameter_names(function)

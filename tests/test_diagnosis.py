@@ -4,14 +4,21 @@ independently of the mutants, never those of a correct submission written differ
 from __future__ import annotations
 
 from pathlib import Path
+from types import ModuleType
 
 import pytest
+import torch
 
 from grader.diagnosis import diagnoser
+from grader.feedback import GradingFailure
+from grader.mistakes import Mistake, build_mutant, changed_functions
 from grader.results import AssignmentResult
 from grader.runner import grade_assignment
+from grader.signatures import contract_functions, reference_parameters
 from grader.spec import Course, default_course
+from grader.starter import write_starter
 from grader.student import LocalStudent, import_module_from
+from grader.testkit import Grade
 from grader.validate import validate_assignment
 
 SUBMISSIONS = Path(__file__).resolve().parent / "submissions"
@@ -125,3 +132,105 @@ def test_a_correct_submission_written_differently_is_never_diagnosed(course: Cou
 
 def test_alternatives_cover_every_assignment(course: Course):
     assert {p.stem for p in ALTERNATIVES} == set(course.assignments)
+
+
+MUTATED = """import torch
+
+SCALE = 2.0
+
+
+def helper(x):
+    return x * SCALE
+
+
+def uses_helper(x):
+    return helper(x) + 1
+
+
+def nested(x):
+    return (lambda y: helper(y))(x)
+
+
+def independent(x):
+    return x - 1
+
+
+class Model:
+    pass
+
+
+def make():
+    return Model()
+"""
+
+
+@pytest.mark.parametrize(
+    ("replace", "changed"),
+    [
+        ({"return x * SCALE": "return x * SCALE * 3"}, {"helper", "uses_helper", "nested", "make"}),
+        ({"SCALE = 2.0": "SCALE = 2"}, {"helper", "uses_helper", "nested", "make"}),  # 2 is not 2.0
+        ({"return x - 1": "return x - 1.0"}, {"independent", "make"}),
+        ({"    pass": "    x = 1"}, {"make"}),  # a class is never taken to be unchanged
+        ({"return x - 1": "return x - 1  # moved\n\n\n"}, {"make"}),  # lines and comments are not the code
+    ],
+)
+def test_a_mutant_changes_its_functions_and_whatever_uses_them(tmp_path: Path, replace: dict, changed: set):
+    reference = tmp_path / "demo.py"
+    reference.write_text(MUTATED)
+    pristine = build_mutant(reference, Mistake(id="none", mistake="-", right="-"))
+    mutant = build_mutant(reference, Mistake(id="m", mistake="-", right="-", replace=replace))
+    assert changed_functions(mutant, pristine) == changed
+
+
+def test_a_replaced_function_is_changed(tmp_path: Path):
+    reference = tmp_path / "demo.py"
+    reference.write_text(MUTATED)
+    pristine = build_mutant(reference, Mistake(id="none", mistake="-", right="-"))
+
+    def independent(x):
+        return x + 1
+
+    mutant = build_mutant(reference, Mistake(id="m", mistake="-", right="-", functions={"independent": independent}))
+    assert changed_functions(mutant, pristine) == {"independent", "make"}
+
+
+def counting(module: ModuleType, calls: list[str]) -> ModuleType:
+    """``module``'s functions, each call of which is recorded in ``calls``."""
+    counted = ModuleType("counted")
+    for name, value in vars(module).items():
+        if callable(value) and not isinstance(value, type):
+            setattr(counted, name, lambda *a, _name=name, _f=value: calls.append(_name) or _f(*a))
+    return counted
+
+
+@pytest.mark.parametrize(("module", "runs_reference"), [("starter", False), ("mistake", True), ("right", True)])
+def test_the_reference_runs_only_when_its_result_is_needed(
+    course: Course, tmp_path: Path, module: str, runs_reference: bool
+):
+    """A starter's NotImplementedError is decided without the reference's result (nor the catalogue's)."""
+    path = course.reference_module("rnn_forward")
+    student = {
+        "starter": write_starter(path, tmp_path),
+        "mistake": SUBMISSIONS / "mistakes" / "rnn_missing_bias" / "rnn_forward.py",
+        "right": path,
+    }[module]
+    calls: list[str] = []
+    assignment = course.assignment("rnn_forward")
+    parameters = reference_parameters(path, contract_functions(assignment.spec))
+    grade = Grade(
+        assignment.spec,
+        LocalStudent(student),
+        counting(import_module_from(path), calls),
+        7,
+        diagnoser(assignment, path),
+        parameters=parameters,
+    )
+    shapes = ((3, 4), (3, 5), (5, 4), (5, 5), (5,), (5,))
+    try:
+        grade.compare("rnn_cell", *(torch.randn(shape, dtype=torch.float64) for shape in shapes))
+    except GradingFailure as failure:
+        assert (failure.feedback.kind == "not_implemented") == (module == "starter")
+        assert (failure.feedback.diagnosis == "rnn_missing_bias") == (module == "mistake")
+    else:
+        assert module == "right"
+    assert (calls == ["rnn_cell"]) == runs_reference

@@ -25,7 +25,7 @@ import json
 import math
 import re
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,7 +46,7 @@ from grader.spec import Assignment, Course, TaskSpec, Tolerance
 from grader.starter import BEGIN
 from grader.student import Call, Kept, LocalStudent
 from grader.suite import collect
-from grader.testkit import NO_REFERENCE, UNCHECKED, CourseError, Fixtures, Grade, case_seed
+from grader.testkit import NO_REFERENCE, CourseError, Fixtures, Grade, case_seed
 
 SCHEMA_VERSION = 3
 CONFIG = "nbgrader_config.py"
@@ -264,15 +264,21 @@ class Recorder(Grade):
         return super().scenario(function, run, *args, **options)
 
     def _checked(
-        self, function: str, args: tuple[Any, ...], expected: Any, tolerance: Tolerance | None, watch: bool = False
+        self,
+        function: str,
+        args: tuple[Any, ...],
+        expected: Callable[[], Any] | None,
+        tolerance: Tolerance | None,
+        watch: bool = False,
     ) -> Call:
         self._known(function)
-        if expected is UNCHECKED:
+        if expected is None:
             raise Unportable("checks only that the arguments are left as they were, which a notebook cannot see")
         outputs = self.spec.functions[function].outputs
         tolerance = tolerance or self.tolerance(args)
-        kept = CallCheck(function, outputs, copy.deepcopy(args), copy.deepcopy(expected), tolerance)
-        call = super()._checked(function, args, expected, tolerance, watch)
+        value = expected()
+        kept = CallCheck(function, outputs, copy.deepcopy(args), copy.deepcopy(value), tolerance)
+        call = super()._checked(function, args, lambda: value, tolerance, watch)
         self.checks.append(kept)
         return call
 
