@@ -118,3 +118,15 @@ def test_a_reply_forged_by_student_code_is_a_protocol_error_charged_to_it() -> N
         assert forged.status is Status.STUDENT_ERROR and isinstance(forged.reply, Raised), forged
     finally:
         worker.close()
+
+
+def test_fields_left_at_their_defaults_stay_off_the_wire():
+    data = through_the_wire(CallFunction(module="m", function="f", args=[], cpu_seconds=1.0, watch=False))
+    assert set(data) == {"type", "module", "function", "args", "cpu_seconds", "watch"}
+    first, second = (protocol.read(data, (CallFunction,)) for _ in range(2))
+    assert first == CallFunction(module="m", function="f", args=[], cpu_seconds=1.0, watch=False)
+    assert first.kept == {} and first.kept is not second.kept  # a default is never shared between messages
+    kept = through_the_wire(
+        CallFunction(module="m", function="f", args=[None], cpu_seconds=1.0, watch=False, kept={"0": 0})
+    )
+    assert kept["kept"] == {"0": 0} and protocol.read(kept, (CallFunction,)).kept == {"0": 0}

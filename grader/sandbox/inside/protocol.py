@@ -23,6 +23,7 @@ itself with :class:`ZygoteReady`.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import functools
 import types
@@ -180,38 +181,74 @@ KNOWN: dict[str, type] = {cls.__name__: cls for cls in typing.get_args(Message) 
 
 
 def to_wire(message: Message | Control) -> dict[str, Any]:
-    """The plain dict a frame carries (a shallow copy: values are never walked or copied here)."""
-    return {"type": type(message).__name__, **{f.name: getattr(message, f.name) for f in dataclasses.fields(message)}}
+    """The plain dict a frame carries: the fields that differ from their defaults (:func:`read` puts the defaults
+    back), as a shallow copy (values are never walked or copied here)."""
+    cls: type = type(message)
+    data = {"type": cls.__name__}
+    for name, default in schema(cls).defaults.items():
+        value = getattr(message, name)
+        if not (default is not NO_DEFAULT and type(value) is type(default) and value == default):
+            data[name] = value
+    return data
 
 
 def frame(message: Message | Control) -> bytes:
     return wire.encode(to_wire(message))
 
 
-@functools.cache
-def hints(cls: type) -> dict[str, Any]:
-    return typing.get_type_hints(cls)
+Checker = typing.Callable[[Any], bool]
+NO_DEFAULT = object()
 
 
-def conforms(value: Any, hint: Any) -> bool:
-    """Whether ``value`` has the type ``hint`` names, exactly (a bool is no int, only a float field takes an
-    int); the items of containers are checked, ``Any`` is not."""
+def checker(hint: Any) -> Checker:
+    """A test of whether a value has the type ``hint`` names, exactly (a bool is no int, only a float field takes
+    an int); the items of containers are checked, ``Any`` is not."""
     origin, args = typing.get_origin(hint), typing.get_args(hint)
     if hint is Any:
-        return True
+        return lambda value: True
     if origin is Literal:
-        return type(value) is str and value in args
+        allowed = frozenset(args)
+        return lambda value: type(value) is str and value in allowed
     if origin in (types.UnionType, typing.Union):
-        return any(conforms(value, option) for option in args)
+        options = [checker(option) for option in args]
+        return lambda value: any(option(value) for option in options)
     if origin is list:
-        return type(value) is list and (args[0] is Any or all(conforms(item, args[0]) for item in value))
+        if args[0] is Any:
+            return lambda value: type(value) is list
+        item = checker(args[0])
+        return lambda value: type(value) is list and all(map(item, value))
     if origin is dict:
-        return type(value) is dict and all(type(k) is str and conforms(v, args[1]) for k, v in value.items())
+        entry = checker(args[1])
+        return lambda value: type(value) is dict and all(type(k) is str and entry(v) for k, v in value.items())
     if hint is type(None):
-        return value is None
+        return lambda value: value is None
     if hint is float:
-        return type(value) in (float, int)
-    return type(value) is hint
+        return lambda value: type(value) in (float, int)
+    return lambda value: type(value) is hint
+
+
+@dataclass(frozen=True)
+class Schema:
+    """A message class's fields: each one's checker and type as written, and its default (:data:`NO_DEFAULT`: it
+    must be given)."""
+
+    checkers: dict[str, Checker]
+    hints: dict[str, Any]
+    defaults: dict[str, Any]
+
+
+@functools.cache
+def schema(cls: type) -> Schema:
+    hints = typing.get_type_hints(cls)
+    defaults = {}
+    for spec in dataclasses.fields(cls):
+        if spec.default is not dataclasses.MISSING:
+            defaults[spec.name] = spec.default
+        elif spec.default_factory is not dataclasses.MISSING:
+            defaults[spec.name] = spec.default_factory()
+        else:
+            defaults[spec.name] = NO_DEFAULT
+    return Schema({name: checker(hints[name]) for name in defaults}, {name: hints[name] for name in defaults}, defaults)
 
 
 def read(data: dict[str, Any], expected: tuple[type, ...]) -> Any:
@@ -222,16 +259,23 @@ def read(data: dict[str, Any], expected: tuple[type, ...]) -> Any:
     if cls is None or cls not in expected:
         wanted = " or ".join(c.__name__ for c in expected)
         raise ProtocolError(f"expected {wanted}, got a message of type {wire.type_name(name)} {str(name)[:40]!r}")
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    given = {key: value for key, value in data.items() if key != "type"}
-    if extra := set(given) - set(fields):
-        raise ProtocolError(f"{name} has no field {sorted(extra)[0][:40]!r}")
-    for key, spec in fields.items():
-        if key not in given:
-            if spec.default is dataclasses.MISSING and spec.default_factory is dataclasses.MISSING:
-                raise ProtocolError(f"{name} lacks its field {key!r}")
-        elif not conforms(given[key], hints(cls)[key]):
-            raise ProtocolError(f"{name}.{key} is a {wire.type_name(given[key])}, not {hints(cls)[key]}")
+    fields = schema(cls)
+    given = {}
+    for key, value in data.items():
+        if key == "type":
+            continue
+        check = fields.checkers.get(key)
+        if check is None:
+            raise ProtocolError(f"{name} has no field {key[:40]!r}")
+        if not check(value):
+            raise ProtocolError(f"{name}.{key} is a {wire.type_name(value)}, not {fields.hints[key]}")
+        given[key] = value
+    if len(given) < len(fields.defaults):
+        for key, default in fields.defaults.items():
+            if key not in given:
+                if default is NO_DEFAULT:
+                    raise ProtocolError(f"{name} lacks its field {key!r}")
+                given[key] = copy.copy(default)
     return cls(**given)
 
 
