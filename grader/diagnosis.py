@@ -1,7 +1,8 @@
 """Naming the mistake: on a failed test, run the catalogue's mutants on the same inputs and find the ones the
-student's result matches. They run here, in the trusted process: mutants are our code. A test gives every
-submission the same inputs, so each mutant's result, and whether it differs from the expected one, is worked
-out once per process (:mod:`grader.reference_results`)."""
+student's result matches. They run here, in the trusted process: mutants are our code. Only the mutants whose code
+can change the failed function run (:func:`grader.mistakes.changed_functions`). A test gives every submission of an
+attempt the same inputs, so each mutant's result, and whether it differs from the expected one, is worked out once
+per process (:mod:`grader.reference_results`)."""
 
 from __future__ import annotations
 

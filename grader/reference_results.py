@@ -1,5 +1,6 @@
-"""The reference's results, kept per process: a test gives the reference the same inputs for every submission (they
-derive from the course's seed and the test's id), so each result is computed once and handed out as a copy."""
+"""The reference's results, kept per process: a test gives the reference the same inputs for every submission of an
+attempt (they derive from the attempt's seed and the test's id; a batch is one attempt for the whole class), so each
+result is computed once and handed out as a copy."""
 
 from __future__ import annotations
 
