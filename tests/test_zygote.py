@@ -397,3 +397,35 @@ def test_idle_zygotes_are_closed_with_the_pool() -> None:
     used.close()
     ZYGOTES.close()
     assert zygote is not None and not zygote.alive
+
+
+def collapse_works() -> bool:
+    """Whether this kernel turns a process's own memory into huge pages on request (``MADV_COLLAPSE``)."""
+    import ctypes
+    import mmap
+
+    from grader.sandbox.inside.zygote import HUGE_PAGE, MADV_COLLAPSE
+
+    region = mmap.mmap(-1, 2 * HUGE_PAGE, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+    region.write(b"x" * len(region))
+    start = ctypes.addressof(ctypes.c_char.from_buffer(region))
+    aligned = -(-start // HUGE_PAGE) * HUGE_PAGE
+    libc = ctypes.CDLL(None, use_errno=True)
+    works = libc.madvise(ctypes.c_void_p(aligned), ctypes.c_size_t(HUGE_PAGE), MADV_COLLAPSE) == 0
+    return works
+
+
+def test_the_zygote_is_in_huge_pages_where_the_kernel_allows() -> None:
+    from grader.sandbox.inside.zygote import HUGE_PAGE, writable_anonymous
+
+    spans = list(writable_anonymous())
+    assert spans and all(start % HUGE_PAGE == 0 and length % HUGE_PAGE == 0 for start, length in spans)
+    if not collapse_works():
+        pytest.skip("this kernel has no MADV_COLLAPSE: the zygote keeps small pages")
+    worker = sandbox()
+    call(worker, "zygote_pid")
+    assert worker.zygote is not None
+    rollup = Path(f"/proc/{zygote_process(worker.zygote)}/smaps_rollup").read_text()
+    worker.close()
+    huge = int(rollup.split("AnonHugePages:")[1].split()[0])
+    assert huge >= 32 * 1024, rollup  # kB: most of torch's heap, which every fork would copy page by page

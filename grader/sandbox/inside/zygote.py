@@ -41,6 +41,7 @@ from grader.sandbox.inside.protocol import Fork, Forked, Reap, Reaped, Retire, Z
 from grader.sandbox.inside.worker import serve
 
 PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_SET_SECCOMP, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS = 1, 4, 22, 24, 38
+MADV_COLLAPSE, HUGE_PAGE = 25, 2 << 20
 SECCOMP_MODE_FILTER, LINUX_CAPABILITY_VERSION_3 = 2, 0x20080522
 IPC_RMID = 0
 MQUEUE = Path("/dev/mqueue")
@@ -352,6 +353,27 @@ class ZygoteServer:
             self.control.send(protocol.frame(self.handle(packet, fds)))
 
 
+def writable_anonymous() -> Iterator[tuple[int, int]]:
+    """The whole huge pages of this process's writable private memory that no file backs: the C heap and the
+    anonymous mappings (Python's arenas, torch's allocations)."""
+    for line in Path("/proc/self/maps").read_text().splitlines():
+        fields = line.split()
+        start, end = (int(address, 16) for address in fields[0].split("-"))
+        if fields[1].startswith("rw") and fields[1][3] == "p" and fields[5:] in ([], ["[heap]"]):
+            first, last = -(-start // HUGE_PAGE) * HUGE_PAGE, end // HUGE_PAGE * HUGE_PAGE
+            if last > first:
+                yield first, last - first
+
+
+def use_huge_pages() -> None:
+    """Back what the zygote wrote with huge pages where the kernel can (``MADV_COLLAPSE``, Linux 6.1 and later):
+    a fork then copies one page-table entry per 2 MiB of it instead of 512, and a worker's exit frees as few,
+    which halves what a worker's life costs the machine (a write splits only the huge page written to, in that
+    worker alone). Where the kernel cannot, nothing changes."""
+    for start, length in writable_anonymous():
+        libc.madvise(ctypes.c_void_p(start), ctypes.c_size_t(length), MADV_COLLAPSE)
+
+
 def warm_up() -> None:
     """Run, once, what every worker's first calls would otherwise set up again: torch's kernels for the small
     tensors and dtypes of the course, and the worker's own bookkeeping (a signature, a traceback)."""
@@ -391,6 +413,7 @@ def main() -> None:
     prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
     gc.collect()
     gc.freeze()
+    use_huge_pages()
     zygote.run()
 
 
