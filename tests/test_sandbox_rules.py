@@ -379,3 +379,17 @@ def test_without_rules_every_layer_route_works() -> None:
 
 def test_the_static_and_run_time_checks_name_the_rules_alike() -> None:
     assert inside.RULE_NAMES == static.RULE_NAMES and set(static.RULE_NAMES) == set(Rules.model_fields)
+
+
+def test_a_target_is_replaced_where_the_zygote_found_it_and_where_it_moved_since() -> None:
+    def old() -> None: ...
+
+    def new() -> None: ...
+
+    table, row, bag = {"a": old, "b": 1}, [1, old, old], {old, 2}
+    moved = {"c": old}
+    places = [place for place in inside.places_of([old]) if any(place[0] is h for h in (table, row, bag, moved))]
+    assert sorted(place[1] for place in places if place[0] is row) == [1, 2]
+    moved["d"] = moved.pop("c")  # after the zygote looked: that holder is searched again
+    inside.replace_at(places, {id(old): new})
+    assert table == {"a": new, "b": 1} and row == [1, new, new] and bag == {new, 2} and moved == {"d": new}

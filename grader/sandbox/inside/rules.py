@@ -164,23 +164,42 @@ def switches() -> list[Any]:
     return [getattr(torch._C, name) for name in (*OFF_SWITCHES, "_InferenceMode", "_enter_dual_level")]
 
 
+Place = tuple[Any, Any, Any]
+"""``(holder, key, value)``: ``holder[key] is value`` for a dictionary or a list, ``value in holder`` for a set."""
+
+
 @dataclass(frozen=True)
 class Targets:
     """What the rules replace, found once in the zygote (its lookups would cost every worker milliseconds): the
-    recurrent operators, layers' and cells' apart, and every dictionary, list and set that holds one of gradient
-    mode's switches or one of torch's recurrent layers and cells written in Python."""
+    recurrent operators, layers' and cells' apart, torch's recurrent layers and cells written in Python, and every
+    place (a dictionary's key, a list's index, a set) that holds one of them or one of gradient mode's switches."""
 
     layer_kernels: list[tuple[str, str, str]]
     """``(namespace, operator, dispatch key)`` of each recurrent layer operator's kernels at :data:`DISPATCH_KEYS`."""
     cell_kernels: list[tuple[str, str, str]]
     """The same for the operators of recurrent cells (a ``cell`` in their name)."""
-    switch_holders: list[Any]
-    python_holders: list[Any]
+    python_layers: list[Any]
+    """torch's recurrent layers written in Python (:func:`python_recurrent`)."""
+    python_cells: list[Any]
+    """Its recurrent cells written in Python."""
+    switch_places: list[Place]
+    python_places: list[Place]
 
 
-def holders_of(objects: list[Any]) -> list[Any]:
-    """Every dictionary, list and set that holds one of ``objects``."""
-    return [h for h in gc.get_referrers(*objects) if h is not objects and isinstance(h, dict | list | set)]
+def places_of(objects: list[Any]) -> list[Place]:
+    """Every place where a dictionary, list or set holds one of ``objects``."""
+    wanted = {id(value) for value in objects}
+    places: list[Place] = []
+    for holder in gc.get_referrers(*objects):
+        if holder is objects:
+            continue
+        if isinstance(holder, dict):
+            places += [(holder, key, value) for key, value in holder.items() if id(value) in wanted]
+        elif isinstance(holder, list):
+            places += [(holder, index, value) for index, value in enumerate(holder) if id(value) in wanted]
+        elif isinstance(holder, set):
+            places += [(holder, None, value) for value in holder if id(value) in wanted]
+    return places
 
 
 def prepare() -> Targets:
@@ -197,26 +216,41 @@ def prepare() -> Targets:
         for key in DISPATCH_KEYS
         if torch._C._dispatch_has_kernel_for_dispatch_key(f"{namespace}::{op}", keys[key])
     ]
+    python, layers = python_recurrent(cells=True), python_recurrent(cells=False)
     return Targets(
         layer_kernels=[kernel for kernel in kernels if layer(kernel[1])],
         cell_kernels=[kernel for kernel in kernels if not layer(kernel[1])],
-        switch_holders=holders_of(switches()),
-        python_holders=holders_of(python_recurrent(cells=True)),
+        python_layers=layers,
+        python_cells=[value for value in python if all(value is not known for known in layers)],
+        switch_places=places_of(switches()),
+        python_places=places_of(python),
     )
 
 
-def replace_everywhere(holders: list[Any], replacements: dict[int, Any]) -> None:
-    """In each of ``holders``, put ``replacements[id(value)]`` for every value it holds that is a key there."""
-    for holder in holders:
-        if isinstance(holder, dict):
-            for key in [key for key, value in holder.items() if id(value) in replacements]:
-                holder[key] = replacements[id(holder[key])]
-        elif isinstance(holder, list):
-            holder[:] = [replacements.get(id(value), value) for value in holder]
+def holds(place: Place) -> bool:
+    holder, key, value = place
+    if isinstance(holder, dict):
+        return key in holder and holder[key] is value
+    if isinstance(holder, list):
+        return key < len(holder) and holder[key] is value
+    return value in holder
+
+
+def replace_at(places: list[Place], replacements: dict[int, Any]) -> None:
+    """At each of ``places`` whose value is a key of ``replacements`` (by ``id``), put its replacement instead. A
+    place found in the zygote still holds its value in a new worker, where nothing ran in between; should one not,
+    its holder is searched again."""
+    for holder, key, value in places:
+        new = replacements.get(id(value))
+        if new is None:
+            continue
+        if not holds((holder, key, value)):
+            replace_at([place for place in places_of([value]) if place[0] is holder], replacements)
+        elif isinstance(holder, set):
+            holder.discard(value)
+            holder.add(new)
         else:
-            for value in [value for value in holder if id(value) in replacements]:
-                holder.discard(value)
-                holder.add(replacements[id(value)])
+            holder[key] = new
 
 
 SWITCHED_OFF: tuple[Any, ...] = (only_off, only_off, InferenceModeOnly, autograd_refused)
@@ -237,10 +271,10 @@ def forbid_recurrent_ops(targets: Targets, cells: bool) -> None:
             libraries[namespace].impl(op, keys[key], refusal)
     for library in libraries.values():
         ctypes.pythonapi.Py_IncRef(ctypes.py_object(library))  # never released: the kernels stay replaced
-    found = python_recurrent(cells)
+    found = targets.python_layers + (targets.python_cells if cells else [])
     for value in found:
         disarm(value, refusal)
-    replace_everywhere(targets.python_holders, {id(value): refusal for value in found})
+    replace_at(targets.python_places, {id(value): refusal for value in found})
 
 
 def lock_autograd_off(targets: Targets) -> None:
@@ -248,7 +282,7 @@ def lock_autograd_off(targets: Targets) -> None:
     torch._C._set_grad_enabled(False)
     torch._C._set_fwd_grad_enabled(False)
     replacements = {id(old): new for old, new in zip(switches(), SWITCHED_OFF, strict=True)}
-    replace_everywhere(targets.switch_holders, replacements)
+    replace_at(targets.switch_places, replacements)
 
 
 def enforce(rules: dict[str, bool], targets: Targets) -> None:
