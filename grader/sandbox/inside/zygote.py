@@ -353,25 +353,24 @@ class ZygoteServer:
             self.control.send(protocol.frame(self.handle(packet, fds)))
 
 
-def writable_anonymous() -> Iterator[tuple[int, int]]:
-    """The whole huge pages of this process's writable private memory that no file backs: the C heap and the
-    anonymous mappings (Python's arenas, torch's allocations)."""
+def huge_page_spans() -> Iterator[int]:
+    """The start of each whole huge page of this process's writable private memory that no file backs: the C heap
+    and the anonymous mappings (Python's arenas, torch's allocations)."""
     for line in Path("/proc/self/maps").read_text().splitlines():
         fields = line.split()
         start, end = (int(address, 16) for address in fields[0].split("-"))
         if fields[1].startswith("rw") and fields[1][3] == "p" and fields[5:] in ([], ["[heap]"]):
-            first, last = -(-start // HUGE_PAGE) * HUGE_PAGE, end // HUGE_PAGE * HUGE_PAGE
-            if last > first:
-                yield first, last - first
+            yield from range(-(-start // HUGE_PAGE) * HUGE_PAGE, end // HUGE_PAGE * HUGE_PAGE, HUGE_PAGE)
 
 
 def use_huge_pages() -> None:
     """Back what the zygote wrote with huge pages where the kernel can (``MADV_COLLAPSE``, Linux 6.1 and later):
     a fork then copies one page-table entry per 2 MiB of it instead of 512, and a worker's exit frees as few,
     which halves what a worker's life costs the machine (a write splits only the huge page written to, in that
-    worker alone). Where the kernel cannot, nothing changes."""
-    for start, length in writable_anonymous():
-        libc.madvise(ctypes.c_void_p(start), ctypes.c_size_t(length), MADV_COLLAPSE)
+    worker alone). Asked page by page, since the kernel gives up on a range at some pages it cannot collapse;
+    where it cannot at all, nothing changes."""
+    for start in huge_page_spans():
+        libc.madvise(ctypes.c_void_p(start), ctypes.c_size_t(HUGE_PAGE), MADV_COLLAPSE)
 
 
 def warm_up() -> None:
