@@ -178,8 +178,11 @@ def never_runs(test: ast.expr) -> tuple[bool, bool]:
     return False, False
 
 
-def binds_dunder_name(tree: ast.AST) -> bool:
-    """Whether the module assigns ``__name__`` itself (then a main block may run on import)."""
+def binds_dunder_name(tree: ast.AST, source: str) -> bool:
+    """Whether the module assigns ``__name__`` itself (then a main block may run on import). An ASCII ``source``
+    without the name cannot (other sources may spell it with characters that Python reads as the same name)."""
+    if source.isascii() and "__name__" not in source:
+        return False
     return any(
         isinstance(n, ast.Name) and n.id == "__name__" and not isinstance(n.ctx, ast.Load) for n in ast.walk(tree)
     )
@@ -355,10 +358,10 @@ def guard_lines(statement: ast.stmt) -> int:
 class Scanner(ast.NodeVisitor):
     """Walks a module, noting each forbidden use under the top-level function or class that holds it."""
 
-    def __init__(self, rules: Rules, tree: ast.Module, place: Callable[[int], str]) -> None:
+    def __init__(self, rules: Rules, tree: ast.Module, source: str, place: Callable[[int], str]) -> None:
         self.rules = rules
         self.place = place
-        self.skip_main = not binds_dunder_name(tree)
+        self.skip_main = not binds_dunder_name(tree, source)
         self.scopes = [scope_of("module", tree.body, self.skip_main)]
         self.owner: str | None = None
         self.owners: set[str] = set()
@@ -730,7 +733,7 @@ def static_violations(source: str, rules: Rules, filename: str) -> dict[str | No
     notebook = filename.endswith(".ipynb")
     hint = " (move it into a function)" if notebook else ' (a self-check belongs under if __name__ == "__main__":)'
     try:
-        scanner = Scanner(rules, tree, placer(source, tree, filename))
+        scanner = Scanner(rules, tree, source, placer(source, tree, filename))
         for statement in tree.body:
             scanner.visit(statement)
         return scanner.violations(hint)

@@ -138,10 +138,11 @@ def test_honest_work_breaks_no_rule(case: str, rules: Rules):
     assert check(HONEST[case], rules) == {}
 
 
-def test_a_module_that_sets_its_own_name_does_not_get_the_main_block_skipped():
-    found = check("""
+@pytest.mark.parametrize("spelled", ["__name__", "__\uff4e\uff41\uff4d\uff45__"], ids=["ascii", "fullwidth"])
+def test_a_module_that_sets_its_own_name_does_not_get_the_main_block_skipped(spelled: str):
+    found = check(f"""
         import torch
-        __name__ = "__main__"
+        {spelled} = "__main__"
 
         def f(x):
             return x
