@@ -721,13 +721,16 @@ def charged(graph: dict[str, list[str]], own: dict[str, list[str]]) -> dict[str,
     return result
 
 
-def static_violations(source: str, rules: Rules, filename: str) -> dict[str | None, list[str]]:
+def static_violations(
+    source: str, rules: Rules, filename: str, tree: ast.Module | None = None
+) -> dict[str | None, list[str]]:
     """Forbidden uses by top-level function or class (None: module level, charged to every function), each also
-    charged to every function that names it. ``filename`` is the student's file (``f.py`` or ``f.ipynb``)."""
+    charged to every function that names it. ``filename`` is the student's file (``f.py`` or ``f.ipynb``);
+    ``tree``: its source parsed already."""
     if not in_force(rules):
         return {}
     try:
-        tree = parse(source, filename)
+        tree = tree or parse(source, filename)
     except SyntaxError:
         return {}
     notebook = filename.endswith(".ipynb")
@@ -739,3 +742,85 @@ def static_violations(source: str, rules: Rules, filename: str) -> dict[str | No
         return scanner.violations(hint)
     except RecursionError:  # nesting the parser takes but a reading cannot follow: no honest code is that deep
         return {None: [f"{filename}: the code is nested too deeply for the grader to check ({active_rules(rules)})"]}
+
+
+HOSTING_WORDS = {
+    "no_autograd": AUTOGRAD
+    | {"grad", "grad_fn", "retain_grad", "is_grad_enabled", "inference_mode", "func", "functorch", "forward_ad"}
+    | {"jacrev", "jacfwd", "vjp", "jvp", "hessian", "jacobian", "threading", "Thread", "ThreadPoolExecutor"},
+}
+"""Names that keep a module out of a worker whose extra rule is the key: what would behave differently there
+without a word of the contract against it (a tensor's ``.backward()``, ``torch.is_grad_enabled()``, a thread);
+for the recurrent rules, any name with ``rnn``, ``gru`` or ``lstm`` in it (:data:`RECURRENT_NAME`)."""
+
+
+def names_in(tree: ast.Module) -> set[str]:
+    """Every name the module's code uses or binds: variables, attributes, imports and keyword arguments."""
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            found.add(node.id)
+        elif isinstance(node, ast.Attribute):
+            found.add(node.attr)
+        elif isinstance(node, ast.alias):
+            found.update(node.name.split("."))
+            found.add(node.asname or "")
+        elif isinstance(node, ast.keyword) and node.arg:
+            found.add(node.arg)
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            found.add(node.name)
+    return found
+
+
+def extra_rules(host: dict[str, bool], own: dict[str, bool]) -> set[str] | None:
+    """The rules of ``host`` that ``own`` lacks (``no_recurrent_modules`` over ``no_recurrent_layers``: the cells),
+    or None when ``host`` lacks one of ``own``'s (it cannot grade a module of those rules)."""
+    on = {name for name, value in host.items() if value}
+    mine = {name for name, value in own.items() if value}
+    if "no_recurrent_layers" in mine and "no_recurrent_modules" in on:
+        mine = mine - {"no_recurrent_layers"}  # within what no_recurrent_modules refuses
+    return on - mine if mine <= on else None
+
+
+def hostable(tree: ast.Module, source: str, filename: str, extra: set[str], host: dict[str, bool]) -> bool:
+    """Whether a module can be graded under ``host``, which adds the rules ``extra`` to its own: it names nothing
+    that behaves differently under them, and the static check finds nothing in it under ``host`` (so it breaks
+    none of its own rules either: a stricter rule set only adds breaches)."""
+    names = names_in(tree)
+    for rule in extra:
+        if rule == "no_autograd" and names & HOSTING_WORDS[rule]:
+            return False
+        if rule != "no_autograd" and any(RECURRENT_NAME.search(name) for name in names):
+            return False
+    return not static_violations(source, Rules(**host), filename, tree)
+
+
+def host_rules(modules: dict[str, tuple[str, str]], rules: dict[str, dict[str, bool]]) -> dict[str, dict[str, bool]]:
+    """For the modules (``name: (source, filename)``) that can be graded under stricter rules than their own, those
+    of another module of the submission, so that fewer workers start (one per rule set graded under): each goes to
+    the strictest rule set that keeps a worker anyway under which it is :func:`hostable`. A module under stricter
+    rules than its own only has less to use (it cannot gain by them), and the grader grades it again under its own
+    should it meet one of their refusals all the same (:class:`grader.sandbox.session.SubmissionSession`)."""
+    def strictness(rule_set: dict[str, bool]) -> int:
+        """Higher for a rule set that could host another (no_recurrent_modules refuses more than its layers' rule)."""
+        return sum((2 if rule == "no_recurrent_modules" else 1) for rule, on in rule_set.items() if on)
+
+    kept: list[dict[str, bool]] = []
+    hosts: dict[str, dict[str, bool]] = {}
+    for name in sorted(modules, key=lambda name: strictness(rules.get(name, {})), reverse=True):
+        own = rules.get(name, {})
+        source, filename = modules[name]
+        candidates = [host for host in kept if extra_rules(host, own)]
+        try:
+            tree = parse(source, filename) if candidates else None
+        except SyntaxError:
+            tree = None
+        for host in sorted(candidates, key=strictness, reverse=True):
+            extra = extra_rules(host, own)
+            if tree is not None and extra and hostable(tree, source, filename, extra, host):
+                hosts[name] = host
+                break
+        else:
+            if own not in kept:
+                kept.append(own)
+    return hosts

@@ -37,7 +37,8 @@ def rule_set(rules: dict[str, bool]) -> frozenset[str]:
 
 
 def grading_order(rules: dict[str, dict[str, bool]], names: list[str]) -> list[str]:
-    """``names`` ordered so that modules of the same rules are graded one after another, by one worker."""
+    """``names`` ordered so that modules graded under the same rules (their worker's: see
+    :attr:`SubmissionSession.hosts`) are graded one after another, by one worker."""
 
     def strictness(name: str) -> tuple[int, list[str]]:
         module_rules = rule_set(rules.get(name, {}))
@@ -50,7 +51,12 @@ class SubmissionSession:
     """The workers of one submission, one alive at a time, each replaced whenever it hangs or dies. A rule is made
     true when a worker starts, for its whole life, and never later (student code that ran in it could have
     disarmed the rules' own machinery), so each rule set has a worker of its own: graded by rule set
-    (:func:`grading_order`), a full submission needs one worker per rule set its modules have.
+    (:func:`grading_order`), a full submission needs one worker per rule set its modules are graded under.
+
+    A module may be graded under stricter rules than its own (``hosts``, :func:`grader.rules.host_rules`: where
+    the static check finds nothing in it that they forbid), so that fewer workers start. Should it still meet the
+    refusal of a rule it does not have (by a route a reading cannot follow), it is :attr:`overruled`: the grader
+    grades it again, in a worker of its own rules (:meth:`unhost`).
 
     A module whose import hangs or kills the worker is remembered, so that its later calls fail at once instead of
     restarting the worker for each test; so is a function that ran out of time or ended the worker in
@@ -58,9 +64,19 @@ class SubmissionSession:
     test re-import the module) costs a few time limits, not one per test. An import has the test's own time.
     """
 
-    def __init__(self, sources: dict[str, str], rules: dict[str, dict[str, bool]], limits: Limits) -> None:
+    def __init__(
+        self,
+        sources: dict[str, str],
+        rules: dict[str, dict[str, bool]],
+        limits: Limits,
+        hosts: dict[str, dict[str, bool]] | None = None,
+    ) -> None:
         self.sources = sources
         self.rules = {name: rule_set(module_rules) for name, module_rules in rules.items()}
+        self.hosts = {name: rule_set(host) for name, host in (hosts or {}).items()}
+        """The rules of the worker that grades each module, where they are not its own."""
+        self.overruled: set[str] = set()
+        """Hosted modules that met the refusal of a rule of their worker's that is not theirs."""
         self.limits = limits
         self.isolation: Isolation = isolation(limits)
         self.worker: WorkerClient | None = None
@@ -75,8 +91,9 @@ class SubmissionSession:
         """How many workers were retired: an object kept by an earlier worker is gone."""
 
     def worker_for(self, module: str) -> WorkerClient:
-        """The worker of ``module``'s rule set: the current one if it has exactly those rules, else a fresh one."""
-        wanted = self.rules.get(module, frozenset())
+        """The worker of the rules ``module`` is graded under: the current one if it has exactly those rules, else a
+        fresh one."""
+        wanted = self.hosts.get(module, self.rules.get(module, frozenset()))
         if self.worker is not None and rule_set(self.worker.rules) != wanted:
             self._retire()
         if self.worker is None:
@@ -91,6 +108,8 @@ class SubmissionSession:
         """
         if self.sandbox_failed is not None:
             raise GradingFailure(self.sandbox_failed)
+        if module in self.overruled:  # this grading of it is dropped: it is graded again under its own rules
+            raise GradingFailure(Feedback(kind="exception", message=f"{what} is graded again under its own rules"))
         if module in self.broken_imports:
             raise GradingFailure(self.broken_imports[module])
         function = f"{module}.{what}"
@@ -128,6 +147,8 @@ class SubmissionSession:
         if outcome.ended_worker:
             self._retire()
         reply = outcome.reply
+        if reply is not None and module in self.hosts and not set(reply.refused) <= self.rules.get(module, set()):
+            self.overruled.add(module)
         if reply is not None and reply.printed:
             self.printed[module] = clean_text(self.printed.get(module, "") + reply.printed, MAX_PRINTED)
         if isinstance(reply, Returned):
@@ -149,6 +170,15 @@ class SubmissionSession:
             message = f"the worker running {what} {outcome.message}: code must not interfere with the grader"
             raise GradingFailure(Feedback(kind="exception", message=message))
         raise GradingFailure(Feedback(kind=LOST_WORKER[outcome.status], message=f"{what} {outcome.message}"))
+
+    def unhost(self, module: str) -> None:
+        """Grade ``module`` from now on in a worker of its own rules, as if it had not been graded yet."""
+        self.hosts.pop(module, None)
+        self.overruled.discard(module)
+        self.imported.discard(module)
+        self.broken_imports.pop(module, None)
+        self.printed.pop(module, None)
+        self.timeouts = {name: n for name, n in self.timeouts.items() if not name.startswith(f"{module}.")}
 
     def _retire(self) -> None:
         """Stop the current worker; the next request starts a fresh one, which imports modules anew."""

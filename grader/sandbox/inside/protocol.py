@@ -115,22 +115,26 @@ class Ready:
 
 @dataclass(frozen=True)
 class Returned:
-    """Student code ran to the end: what it returned, the arguments afterwards (``watch``), what it printed."""
+    """Student code ran to the end: what it returned, the arguments afterwards (``watch``), what it printed, and
+    the rules whose refusal it met on the way (caught or not: see :data:`~.rules.REFUSED`)."""
 
     value: Any
     args: list[Any]
     printed: str
+    refused: list[str] = dataclasses.field(default_factory=list)
 
 
 @dataclass(frozen=True)
 class Raised:
-    """Student code failed; ``traceback`` holds only the student's own frames."""
+    """Student code failed; ``traceback`` holds only the student's own frames; ``refused`` as for
+    :class:`Returned`."""
 
     kind: StudentError
     message: str
     printed: str
     traceback: str = ""
     exception: str = ""
+    refused: list[str] = dataclasses.field(default_factory=list)
 
 
 @dataclass(frozen=True)

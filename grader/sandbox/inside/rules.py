@@ -71,6 +71,12 @@ class RuleViolation(Exception):
     """Raised where student code reaches what its module's rules took out."""
 
 
+REFUSED: set[str] = set()
+"""The rules whose refusal ran since the worker last cleared this (it does before each request): what a module
+graded under stricter rules than its own met of them, even where its code caught the :class:`RuleViolation`.
+Student code can change it, which only makes the grader grade that module again, in a worker of its own rules."""
+
+
 RECURRENT_REFUSED = "torch's recurrent layers and cells are not allowed here (no torch recurrent modules or their ops)"
 LAYERS_REFUSED = (
     "torch's recurrent layers (torch.nn.RNN, GRU, LSTM and the operators behind them) are not allowed here, but "
@@ -85,14 +91,17 @@ def layer(name: str) -> bool:
 
 
 def recurrent_op_refused(*args: Any, **kwargs: Any) -> Any:
+    REFUSED.add("no_recurrent_modules")
     raise RuleViolation(RECURRENT_REFUSED)
 
 
 def recurrent_layer_refused(*args: Any, **kwargs: Any) -> Any:
+    REFUSED.add("no_recurrent_layers")
     raise RuleViolation(LAYERS_REFUSED)
 
 
 def autograd_refused(*args: Any, **kwargs: Any) -> Any:
+    REFUSED.add("no_autograd")
     raise RuleViolation(f"switching gradients on is not allowed here ({RULE_NAMES['no_autograd']})")
 
 

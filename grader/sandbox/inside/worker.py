@@ -90,9 +90,11 @@ class WorkerServer:
         if isinstance(error, rules.RuleViolation):
             return self.failure("rule", f"{what} broke a rule of the contract: {error}", error, filename)
         if self.rules.get("no_autograd") and AUTOGRAD_OFF in str(error):
+            rules.REFUSED.add("no_autograd")
             message = f"{what} used autograd, which is off in this module ({rules.RULE_NAMES['no_autograd']})"
             return self.failure("rule", message, error, filename)
         if self.rules.get("no_autograd") and NO_THREAD in str(error):
+            rules.REFUSED.add("no_autograd")
             message = f"{what} started a thread, which would switch gradients on ({rules.RULE_NAMES['no_autograd']})"
             return self.failure("rule", message, error, filename)
         if isinstance(error, MemoryError) or "can't allocate memory" in str(error) or "not enough memory" in str(error):
@@ -227,9 +229,11 @@ class WorkerServer:
         return Returned(value=None, args=[], printed="")
 
     def answer(self, request: Request) -> Returned | Raised:
-        """The reply to ``request``, with what the student's code printed while it ran."""
+        """The reply to ``request``, with what the student's code printed while it ran and the rules whose refusal
+        it met."""
         self.printed.seek(0)
         self.printed.truncate()
+        rules.REFUSED.clear()
         with contextlib.redirect_stdout(self.printed), contextlib.redirect_stderr(self.printed):
             if isinstance(request, Import):
                 module = self.module(request.module)
@@ -245,7 +249,7 @@ class WorkerServer:
             else:
                 value, failed = self.lookup(request.module, request.name)
                 reply = failed or Returned(value=wire.export(value), args=[], printed="")
-        return dataclasses.replace(reply, printed=self.printed.getvalue())
+        return dataclasses.replace(reply, printed=self.printed.getvalue(), refused=sorted(rules.REFUSED))
 
 
 def write_sources(sources: dict[str, str], scratch: str) -> str:
