@@ -131,7 +131,6 @@ def grade_submission(
             own_rules = assignment.spec.rules
             violations = {} if name in hosts else static_violations(module.source, own_rules, module.filename)
             reference_path = course.reference_module(name)
-            spent = 0.0
             while True:
                 result = grade_assignment(
                     assignment,
@@ -142,13 +141,12 @@ def grade_submission(
                     time_limit,
                     diagnoser(assignment, reference_path) if trusted else None,
                     split_secret=course_seed,
-                    spent=spent,
                 )
                 if name not in session.overruled:
                     break
-                # it met a refusal its own rules would not have: graded again under them, in what is left of its time
+                # it met a refusal its own rules would not have: graded again under them, with its whole time budget
+                # (the grader chose to host it), so a module costs at most two budgets
                 session.unhost(name)
-                spent = sum(test.duration for test in result.tests)
             result.notes += module.notes
             result.student_output = session.printed.get(name, "")
             results[name] = result

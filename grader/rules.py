@@ -744,14 +744,10 @@ def static_violations(
         return {None: [f"{filename}: the code is nested too deeply for the grader to check ({active_rules(rules)})"]}
 
 
-HOSTING_WORDS = {
-    "no_autograd": AUTOGRAD
-    | {"grad", "grad_fn", "retain_grad", "is_grad_enabled", "inference_mode", "func", "functorch", "forward_ad"}
-    | {"jacrev", "jacfwd", "vjp", "jvp", "hessian", "jacobian", "threading", "Thread", "ThreadPoolExecutor"},
-}
-"""Names that keep a module out of a worker whose extra rule is the key: what would behave differently there
-without a word of the contract against it (a tensor's ``.backward()``, ``torch.is_grad_enabled()``, a thread);
-for the recurrent rules, any name with ``rnn``, ``gru`` or ``lstm`` in it (:data:`RECURRENT_NAME`)."""
+HOSTED_RULES = {"no_recurrent_modules", "no_recurrent_layers"}
+"""The rules a module may be graded under without having them: all they do to code is refuse, and the worker records
+every refusal. Not ``no_autograd``: with gradients off torch behaves otherwise without a word (an in-place copy into
+a parameter, ``.numpy()`` of a result that requires grad: errors with gradients on, none off)."""
 
 
 def names_in(tree: ast.Module) -> set[str]:
@@ -783,15 +779,12 @@ def extra_rules(host: dict[str, bool], own: dict[str, bool]) -> set[str] | None:
 
 
 def hostable(tree: ast.Module, source: str, filename: str, extra: set[str], host: dict[str, bool]) -> bool:
-    """Whether a module can be graded under ``host``, which adds the rules ``extra`` to its own: it names nothing
-    that behaves differently under them, and the static check finds nothing in it under ``host`` (so it breaks
-    none of its own rules either: a stricter rule set only adds breaches)."""
-    names = names_in(tree)
-    for rule in extra:
-        if rule == "no_autograd" and names & HOSTING_WORDS[rule]:
-            return False
-        if rule != "no_autograd" and any(RECURRENT_NAME.search(name) for name in names):
-            return False
+    """Whether a module can be graded under ``host``, which adds the rules ``extra`` to its own: they are of
+    :data:`HOSTED_RULES`, it names nothing recurrent (no name with ``rnn``, ``gru`` or ``lstm`` in it), and the
+    static check finds nothing in it under ``host`` (so it breaks none of its own rules either: a stricter rule set
+    only adds breaches)."""
+    if not extra <= HOSTED_RULES or any(RECURRENT_NAME.search(name) for name in names_in(tree)):
+        return False
     return not static_violations(source, Rules(**host), filename, tree)
 
 

@@ -243,13 +243,11 @@ def grade_assignment(
     *,
     split_secret: str | None = None,
     measured: dict[str, list[float]] | None = None,
-    spent: float = 0.0,
 ) -> AssignmentResult:
     """Grade ``student`` with one assignment's tests; ``time_limit`` overrides the spec's seconds per test, and
     ``diagnoser`` names the catalogued mistakes that failed tests show. ``split_secret`` splits the assignment's
     dataset (the course's secret; ``seed`` where it is that); ``measured``: a calibration's, see
-    :meth:`grader.testkit.Grade.quality`; ``spent``: seconds of the time budget an earlier grading of the same
-    submission's module used up (:class:`~grader.sandbox.session.SubmissionSession`'s second grading)."""
+    :meth:`grader.testkit.Grade.quality`."""
     tests_dir = assignment.tests_dir(which)
     cases = collect(tests_dir, frozenset(t.id for t in assignment.spec.tasks), assignment.test_files(which))
     watched = Watched(student)
@@ -271,10 +269,10 @@ def grade_assignment(
     # what the tests print or warn goes nowhere, as under pytest's capture
     with warnings.catch_warnings(record=True), redirect_stdout(io.StringIO()), redirect_stderr(io.StringIO()):
         for case in cases:
-            used = spent + sum(o.duration for o in outcomes)
+            spent = sum(o.duration for o in outcomes)
             outcomes.append(
-                run_test(case, fixtures, watched, min(limit, budget - used))
-                if used < budget
+                run_test(case, fixtures, watched, min(limit, budget - spent))
+                if spent < budget
                 else over_budget(case, assignment.name, budget)
             )
     if which == "hidden":  # no case seed, and the expected values as the course shows them (Feedback.for_hidden_test)

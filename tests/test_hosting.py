@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+import torch
 from conftest import ROOT
 
 from grader.engine import grade_submission
@@ -56,11 +57,16 @@ def test_the_reference_submission_needs_one_worker_per_rule_set_that_cannot_be_h
     rules = {name: course.assignment(name).spec.rules.model_dump() for name in course.assignments}
     hosts = hosts_of(sources, rules)
     graded_under = {name: hosts.get(name, rules[name]) for name in sources}
-    assert {name: r == BOTH for name, r in graded_under.items()} == {
-        name: name != "name_classifier" for name in sources
+    assert graded_under == {
+        "attention": MODULES,  # hosted by rnn_forward's and gated_cells' rule set
+        "shapes": MODULES,
+        "taxonomy": MODULES,
+        "rnn_forward": MODULES,
+        "gated_cells": MODULES,
+        "bptt": BOTH,  # never a host for the others: gradients off change what torch does
+        "name_classifier": LAYERS,  # it trains torch.nn.RNNCell: no worker without cells fits it
     }
-    assert "bptt" not in hosts  # its own rules are the strictest: it is the host
-    assert graded_under["name_classifier"] == LAYERS  # it trains torch.nn.RNNCell: no worker without cells fits
+    assert sorted(hosts) == ["attention", "shapes", "taxonomy"]
 
 
 @pytest.mark.parametrize(
@@ -68,16 +74,22 @@ def test_the_reference_submission_needs_one_worker_per_rule_set_that_cannot_be_h
     [
         ("import torch\n\ndef f(x):\n    return torch.nn.LSTM(3, 4)(x)\n", "a recurrent layer"),
         ("def f(lstm_state):\n    return lstm_state\n", "a name with lstm in it"),
-        ("def f(x):\n    y = (x * 2).sum()\n    y.backward()\n    return x.grad\n", "a tensor's backward"),
-        ("import torch\n\ndef f(x):\n    return torch.is_grad_enabled()\n", "the gradient mode"),
-        ("import threading\n\ndef f(x):\n    return x\n", "threads"),
         ("import torch\n\ndef f(x, n):\n    return getattr(torch, n)(x)\n", "a computed name on torch"),
         ("import ctypes\n\ndef f(x):\n    return x\n", "native code"),
     ],
 )
 def test_a_module_that_would_behave_otherwise_under_the_stricter_rules_keeps_its_own(source: str, why: str) -> None:
-    hosts = hosts_of({"host": PLAIN, "guest": source}, {"host": BOTH, "guest": NONE})
-    assert "guest" not in hosts, why
+    assert hosts_of({"host": PLAIN, "guest": PLAIN}, {"host": MODULES, "guest": NONE}) == {"guest": MODULES}
+    assert hosts_of({"host": PLAIN, "guest": source}, {"host": MODULES, "guest": NONE}) == {}, why
+
+
+def test_a_module_is_never_hosted_where_gradients_are_off() -> None:
+    """With gradients off torch lets pass what it refuses with them on (an in-place copy into a parameter,
+    ``.numpy()`` of a result that requires grad), without a refusal to notice."""
+    copy_into = "import torch\n\ndef f(w):\n    layer = torch.nn.Linear(2, 2)\n    layer.weight.copy_(w)\n"
+    for guest in (PLAIN, copy_into):
+        assert hosts_of({"host": PLAIN, "guest": guest}, {"host": BOTH, "guest": NONE}) == {}
+        assert hosts_of({"host": PLAIN, "guest": guest}, {"host": BOTH, "guest": MODULES}) == {}
 
 
 def test_a_module_is_hosted_only_where_a_worker_starts_anyway() -> None:
@@ -122,8 +134,8 @@ def test_a_hosted_module_that_meets_a_refusal_is_graded_again_under_its_own_rule
 def test_a_refusal_of_the_module_s_own_rule_is_charged_not_graded_again(
     course: Course, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """rnn_forward, hosted where gradients are off too, reaching torch's RNN by a route the reading does not follow:
-    that refusal is its own rule's, so it costs the function, and no second grading lets it through."""
+    """rnn_forward, hosting attention, reaching torch's RNN by a route the reading does not follow: that refusal is
+    its own rule's, so it costs the function, and no second grading lets it through."""
     reference = course.reference_module("rnn_forward").read_text()
     cheat = reference.replace(
         "def rnn_forward(",
@@ -133,13 +145,38 @@ def test_a_refusal_of_the_module_s_own_rule_is_charged_not_graded_again(
         1,
     )
     (tmp_path / "rnn_forward.py").write_text(cheat)
-    shutil.copy(ROOT / "reference" / "bptt.py", tmp_path)
+    shutil.copy(ROOT / "reference" / "attention.py", tmp_path)
     unhosted: list[str] = []
     monkeypatch.setattr(SubmissionSession, "unhost", lambda self, module: unhosted.append(module))
-    report = grade_submission(tmp_path, course, ["rnn_forward", "bptt"])
+    report = grade_submission(tmp_path, course, ["rnn_forward", "attention"])
     scores = {a.name: a.score for a in report.assignments}
     assert unhosted == []
-    assert scores["bptt"] == 10.0
+    assert scores["attention"] == 10.0  # hosted by rnn_forward's rules, untouched by its breach
     failed = [t for a in report.assignments if a.name == "rnn_forward" for t in a.tests if t.status != "passed"]
     assert scores["rnn_forward"] < 10.0
     assert failed and all(t.feedback is not None and t.feedback.kind == "rule" for t in failed)
+
+
+SETS_FLOAT64 = "import torch\n\ntorch.set_default_dtype(torch.float64)\n\ndef zeros():\n    return torch.zeros(1)\n"
+ZEROS = "import torch\n\ndef zeros():\n    return torch.zeros(1)\n"
+
+
+def test_what_one_module_sets_in_torch_the_next_module_in_its_worker_does_not_inherit() -> None:
+    from grader.limits import Limits
+    from grader.sandbox.inside.protocol import CallFunction
+
+    session = SubmissionSession(
+        {"first": SETS_FLOAT64, "second": ZEROS}, {"first": NONE, "second": MODULES}, Limits(), {"first": MODULES}
+    )
+    try:
+
+        def dtype(module: str) -> object:
+            request = CallFunction(module=module, function="zeros", args=[], cpu_seconds=10.0, watch=False)
+            return session.ask(module, request, 30.0, "zeros").value.dtype
+
+        assert dtype("first") == torch.float64  # its own import's setting holds for its own calls
+        worker = session.worker
+        assert dtype("second") == torch.float32
+        assert session.worker is worker  # one worker for both
+    finally:
+        session.close()

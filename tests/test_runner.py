@@ -362,16 +362,3 @@ def test_past_the_time_budget_the_tests_left_are_not_run_and_cost_their_points(t
     assert 1 <= len(over) <= 4 and all(got[name][0] == "failed" for name in over)
     assert got["test_0"] == ("passed", "")
     assert assignment.spec.budget(2 * assignment.spec.time_limit) == pytest.approx(0.5)
-
-
-def test_a_second_grading_of_a_module_has_only_what_the_first_left_of_the_time_budget(tmp_path: Path):
-    """A module graded again under its own rules (tests/test_hosting.py) cannot spend the budget twice."""
-    spec = SPEC.replace('title = "Demo"', 'title = "Demo"\ntime_budget = 0.25', 1)
-    test = '\n@pytest.mark.task("a")\ndef test_{}(grade):\n    grade.compare("double", torch.ones(2))\n'
-    assignment = make_assignment(tmp_path, {"test_budget.py": "import pytest, torch\n" + test.format(0)}, spec)
-    reference = import_module_from(module(tmp_path / "ref", REFERENCE))
-    student = LocalStudent(module(tmp_path / "ref2", REFERENCE))
-    assert grade_assignment(assignment, student, reference, seed=42).score > 0
-    late = grade_assignment(assignment, student, reference, seed=42, spent=0.25)
-    assert late.score == 0 and late.tests[0].feedback is not None
-    assert late.tests[0].feedback.message.startswith("not run: your code used up")

@@ -36,7 +36,9 @@ refusal's code in place, so every reference to them raises; under ``no_recurrent
 
 Every rule is made true when a worker starts, never later: student code that ran before could have replaced
 :func:`enforce` itself, torch's dispatcher registration or the targets, so a worker never takes a rule on after
-student code ran in it, and a module with other rules gets a fresh worker.
+student code ran in it, and a module graded under other rules gets a fresh worker. A module may be graded under
+stricter rules than its own (:func:`grader.rules.host_rules`): each refusal is recorded in :data:`REFUSED`, and the
+grader grades a module again under its own rules where it met one that is not its own.
 
 What this cannot stop: native code calling into libtorch directly (``ctypes``), and a Python reimplementation
 in a torch module loaded only after the worker started: the static check (:mod:`grader.rules`) refuses both by

@@ -64,8 +64,43 @@ def student_traceback(error: BaseException, filename: str) -> str:
     return "".join(traceback.format_list(frames) + traceback.format_exception_only(type(error), error)).rstrip()
 
 
+@dataclasses.dataclass(frozen=True)
+class TorchSettings:
+    """What of torch's process-wide state a module's code commonly sets (at import, say) and another module's
+    results would then depend on: its default dtype and device, deterministic algorithms, float32 matmul
+    precision, gradient mode (where no rule holds it off)."""
+
+    dtype: torch.dtype
+    device: torch.device
+    deterministic: bool
+    warn_only: bool
+    matmul_precision: str
+    grad: bool
+
+    @classmethod
+    def now(cls) -> TorchSettings:
+        return cls(
+            torch.get_default_dtype(),
+            torch.get_default_device(),
+            torch.are_deterministic_algorithms_enabled(),
+            torch.is_deterministic_algorithms_warn_only_enabled(),
+            torch.get_float32_matmul_precision(),
+            torch.is_grad_enabled(),
+        )
+
+    def restore(self) -> None:
+        torch.set_default_dtype(self.dtype)
+        torch.set_default_device(self.device)
+        torch.use_deterministic_algorithms(self.deterministic, warn_only=self.warn_only)
+        torch.set_float32_matmul_precision(self.matmul_precision)
+        if self.grad:  # where gradients are off for good, they stay off without a word
+            torch.set_grad_enabled(True)
+
+
 class WorkerServer:
-    """Imports the submission's modules on demand and runs the grader's calls into them."""
+    """Imports the submission's modules on demand and runs the grader's calls into them. Before the first request
+    for a module other than the last one's, torch's settings are put back as they were when the worker started
+    (:class:`TorchSettings`): what one module's code set is not the next one's to inherit."""
 
     def __init__(self, folder: str, rules_in_force: dict[str, bool]) -> None:
         self.folder = folder
@@ -75,6 +110,9 @@ class WorkerServer:
         self.kept: dict[int, Any] = {}
         """The objects calls were asked to keep, by the grader's numbers."""
         self.printed = CappedText()
+        self.settings = TorchSettings.now()
+        self.current: str | None = None
+        """The module of the last request that named one."""
         sys.path.insert(0, folder)
 
     def failure(
@@ -234,6 +272,11 @@ class WorkerServer:
         self.printed.seek(0)
         self.printed.truncate()
         rules.REFUSED.clear()
+        module = getattr(request, "module", None)
+        if module is not None and module != self.current:
+            if self.current is not None:
+                self.settings.restore()
+            self.current = module
         with contextlib.redirect_stdout(self.printed), contextlib.redirect_stderr(self.printed):
             if isinstance(request, Import):
                 module = self.module(request.module)
