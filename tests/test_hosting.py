@@ -158,7 +158,10 @@ def test_a_refusal_of_the_module_s_own_rule_is_charged_not_graded_again(
 
 
 SETS_FLOAT64 = "import torch\n\ntorch.set_default_dtype(torch.float64)\n\ndef zeros():\n    return torch.zeros(1)\n"
-ZEROS = "import torch\n\ndef zeros():\n    return torch.zeros(1)\n"
+ZEROS = (
+    "import torch\n\ndef zeros():\n    return torch.zeros(1)\n\n"
+    "def modes():\n    return torch._C._len_torch_function_stack()\n"
+)
 
 
 def test_what_one_module_sets_in_torch_the_next_module_in_its_worker_does_not_inherit() -> None:
@@ -170,13 +173,14 @@ def test_what_one_module_sets_in_torch_the_next_module_in_its_worker_does_not_in
     )
     try:
 
-        def dtype(module: str) -> object:
-            request = CallFunction(module=module, function="zeros", args=[], cpu_seconds=10.0, watch=False)
-            return session.ask(module, request, 30.0, "zeros").value.dtype
+        def value(module: str, function: str) -> object:
+            request = CallFunction(module=module, function=function, args=[], cpu_seconds=10.0, watch=False)
+            return session.ask(module, request, 30.0, function).value
 
-        assert dtype("first") == torch.float64  # its own import's setting holds for its own calls
+        assert value("first", "zeros").dtype == torch.float64  # its own import's setting holds for its own calls
         worker = session.worker
-        assert dtype("second") == torch.float32
+        assert value("second", "zeros").dtype == torch.float32
         assert session.worker is worker  # one worker for both
+        assert value("second", "modes") == 0  # nothing put back in front of every torch call (a default device)
     finally:
         session.close()
