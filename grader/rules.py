@@ -803,7 +803,8 @@ def host_rules(modules: dict[str, tuple[str, str]], rules: dict[str, dict[str, b
     for name in sorted(modules, key=lambda name: strictness(rules.get(name, {})), reverse=True):
         own = rules.get(name, {})
         source, filename = modules[name]
-        candidates = [host for host in kept if extra_rules(host, own)]
+        # once a module of these rules keeps a worker of them, the others need not look further
+        candidates = [] if own in kept else [host for host in kept if extra_rules(host, own)]
         try:
             tree = parse(source, filename) if candidates else None
         except SyntaxError:

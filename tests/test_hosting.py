@@ -96,6 +96,9 @@ def test_a_module_is_hosted_only_where_a_worker_starts_anyway() -> None:
     sources = {"plain": PLAIN, "other": PLAIN, "ruled": PLAIN}
     assert hosts_of(sources, {"plain": NONE, "other": NONE, "ruled": MODULES}) == {"plain": MODULES, "other": MODULES}
     assert hosts_of(sources, {"plain": NONE, "other": NONE, "ruled": NONE}) == {}
+    # once one module of a rule set keeps its worker, the next of that set stays with it
+    layer = "import torch\n\ndef f(x):\n    return torch.nn.GRU(3, 4)(x)\n"
+    assert hosts_of({"a": layer, "b": PLAIN, "ruled": PLAIN}, {"a": NONE, "b": NONE, "ruled": MODULES}) == {}
     # the recurrent layers' module trains a cell: a worker without cells does not fit it
     cells = "import torch\n\ncell = torch.nn.RNNCell(3, 4)\n"
     assert hosts_of({"cells": cells, "ruled": PLAIN}, {"cells": LAYERS, "ruled": MODULES}) == {}
