@@ -162,6 +162,50 @@ def test_ctrl_c_keeps_what_was_graded(tmp_path: Path):
     assert all(o.status == "graded" for o in kept)
 
 
+def running(pid: int) -> bool:
+    """Whether process ``pid`` exists and is not a zombie (a dead process its new parent has not reaped yet)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
+def children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            if entry.name.isdigit() and int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="grading processes end with the batch on Linux")
+def test_a_killed_batch_takes_its_grading_processes_with_it(tmp_path: Path):
+    folder = good_class(tmp_path / "class", 40)
+    db = tmp_path / "gb.sqlite"
+    process = subprocess.Popen(
+        [*GRADER, "batch", str(folder), "--db", str(db), "--assignment", "rnn_forward", "--jobs", "2"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and attempts(db) < 1:
+        time.sleep(0.2)
+    grading = [pid for pid in children(process.pid) if "spawn_main" in Path(f"/proc/{pid}/cmdline").read_text()]
+    assert grading, "no grading process found"
+    process.kill()
+    process.wait()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and any(running(pid) for pid in grading):
+        time.sleep(0.1)
+    left = [pid for pid in grading if running(pid)]
+    for pid in left:
+        os.kill(pid, signal.SIGKILL)
+    assert not left, "grading processes outlived the batch"
+
+
 @pytest.mark.slow
 def test_a_dask_cluster_gives_the_same_results(tmp_path: Path):
     distributed = pytest.importorskip("distributed")

@@ -8,10 +8,12 @@ submission that is broken, hangs or attacks the grader costs only its own grade.
 from __future__ import annotations
 
 import atexit
+import ctypes
 import functools
 import gc
 import multiprocessing
 import os
+import signal
 import sys
 import tempfile
 import time
@@ -27,6 +29,8 @@ from grader.batch.discover import Entry, prepare
 from grader.batch.outcome import Outcome
 from grader.limits import Limits
 from grader.spec import Course, SpecError, default_course
+
+PR_SET_PDEATHSIG = 1
 
 
 class BatchSettings(BaseModel):
@@ -106,10 +110,22 @@ def warm_up() -> None:
 
 
 def start_local_process() -> None:
-    """The initializer of a local grading process: :func:`warm_up`, and an exit that skips the interpreter's
-    teardown."""
+    """The initializer of a local grading process: it ends with the batch (:func:`die_with_batch`), :func:`warm_up`,
+    and an exit that skips the interpreter's teardown."""
+    die_with_batch()
     atexit.register(exit_at_once)
     warm_up()
+
+
+def die_with_batch() -> None:
+    """Be killed when the ``grader batch`` process ends, however it ends: a batch killed (``SIGTERM``, ``SIGKILL``)
+    left its grading processes running, each with its sandbox. On Linux only; elsewhere nothing changes."""
+    if not sys.platform.startswith("linux"):
+        return
+    parent = multiprocessing.parent_process()
+    ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if parent is not None and os.getppid() != parent.pid:  # the batch ended before the line above
+        os._exit(1)
 
 
 def exit_at_once() -> None:
