@@ -760,7 +760,8 @@ def names_in(tree: ast.Module) -> set[str]:
             found.add(node.attr)
         elif isinstance(node, ast.alias):
             found.update(node.name.split("."))
-            found.add(node.asname or "")
+            if node.asname:
+                found.add(node.asname)
         elif isinstance(node, ast.keyword) and node.arg:
             found.add(node.arg)
         elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
@@ -778,12 +779,11 @@ def extra_rules(host: dict[str, bool], own: dict[str, bool]) -> set[str] | None:
     return on - mine if mine <= on else None
 
 
-def hostable(tree: ast.Module, source: str, filename: str, extra: set[str], host: dict[str, bool]) -> bool:
-    """Whether a module can be graded under ``host``, which adds the rules ``extra`` to its own: they are of
-    :data:`HOSTED_RULES`, it names nothing recurrent (no name with ``rnn``, ``gru`` or ``lstm`` in it), and the
-    static check finds nothing in it under ``host`` (so it breaks none of its own rules either: a stricter rule set
-    only adds breaches)."""
-    if not extra <= HOSTED_RULES or any(RECURRENT_NAME.search(name) for name in names_in(tree)):
+def hostable(tree: ast.Module, source: str, filename: str, host: dict[str, bool]) -> bool:
+    """Whether a module can be graded under ``host``, whose rules beyond its own are of :data:`HOSTED_RULES`: it
+    names nothing recurrent (no name with ``rnn``, ``gru`` or ``lstm`` in it), and the static check finds nothing in
+    it under ``host`` (so it breaks none of its own rules either: a stricter rule set only adds breaches)."""
+    if any(RECURRENT_NAME.search(name) for name in names_in(tree)):
         return False
     return not static_violations(source, Rules(**host), filename, tree)
 
@@ -794,6 +794,7 @@ def host_rules(modules: dict[str, tuple[str, str]], rules: dict[str, dict[str, b
     the strictest rule set that keeps a worker anyway under which it is :func:`hostable`. A module under stricter
     rules than its own only has less to use (it cannot gain by them), and the grader grades it again under its own
     should it meet one of their refusals all the same (:class:`grader.sandbox.session.SubmissionSession`)."""
+
     def strictness(rule_set: dict[str, bool]) -> int:
         """Higher for a rule set that could host another (no_recurrent_modules refuses more than its layers' rule)."""
         return sum((2 if rule == "no_recurrent_modules" else 1) for rule, on in rule_set.items() if on)
@@ -803,15 +804,15 @@ def host_rules(modules: dict[str, tuple[str, str]], rules: dict[str, dict[str, b
     for name in sorted(modules, key=lambda name: strictness(rules.get(name, {})), reverse=True):
         own = rules.get(name, {})
         source, filename = modules[name]
-        # once a module of these rules keeps a worker of them, the others need not look further
-        candidates = [] if own in kept else [host for host in kept if extra_rules(host, own)]
+        candidates = []
+        if own not in kept:  # once a module of these rules keeps a worker of them, the others stay with it
+            candidates = [host for host in kept if (extra := extra_rules(host, own)) and extra <= HOSTED_RULES]
         try:
             tree = parse(source, filename) if candidates else None
         except SyntaxError:
             tree = None
         for host in sorted(candidates, key=strictness, reverse=True):
-            extra = extra_rules(host, own)
-            if tree is not None and extra and hostable(tree, source, filename, extra, host):
+            if tree is not None and hostable(tree, source, filename, host):
                 hosts[name] = host
                 break
         else:

@@ -8,12 +8,10 @@ submission that is broken, hangs or attacks the grader costs only its own grade.
 from __future__ import annotations
 
 import atexit
-import ctypes
 import functools
 import gc
 import multiprocessing
 import os
-import signal
 import sys
 import tempfile
 import time
@@ -29,8 +27,6 @@ from grader.batch.discover import Entry, prepare
 from grader.batch.outcome import Outcome
 from grader.limits import Limits
 from grader.spec import Course, SpecError, default_course
-
-PR_SET_PDEATHSIG = 1
 
 
 class BatchSettings(BaseModel):
@@ -122,8 +118,10 @@ def die_with_batch() -> None:
     left its grading processes running, each with its sandbox. On Linux only; elsewhere nothing changes."""
     if not sys.platform.startswith("linux"):
         return
+    from grader.sandbox.inside.zygote import die_with_parent  # here: it imports torch, which the batch never needs
+
     parent = multiprocessing.parent_process()
-    ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    die_with_parent()
     if parent is not None and os.getppid() != parent.pid:  # the batch ended before the line above
         os._exit(1)
 

@@ -279,11 +279,11 @@ class WorkerServer:
         self.printed.seek(0)
         self.printed.truncate()
         rules.REFUSED.clear()
-        module = getattr(request, "module", None)
-        if module is not None and module != self.current:
+        named = getattr(request, "module", None)
+        if named is not None and named != self.current:
             if self.current is not None:
                 self.settings.restore()
-            self.current = module
+            self.current = named
         with contextlib.redirect_stdout(self.printed), contextlib.redirect_stderr(self.printed):
             if isinstance(request, Import):
                 module = self.module(request.module)
